@@ -1,0 +1,35 @@
+#pragma once
+
+/// @file
+/// `cancellation_token`: the name under which a delayed message can be cancelled.
+
+#include <statefun/config.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace statefun::inline v0 {
+
+/**
+ * Names a delayed message so that `context::cancel_delayed_message` can cancel it.
+ *
+ * The runtime fails the job on an empty token, so an empty one is refused here.
+ */
+class cancellation_token {
+ public:
+  /// @throws std::invalid_argument if `token` is empty.
+  explicit cancellation_token(std::string token) : token_(std::move(token)) {
+    if (token_.empty()) {
+      throw std::invalid_argument("statefun: a cancellation token must not be empty");
+    }
+  }
+
+  [[nodiscard]] const std::string& str() const noexcept { return token_; }
+  friend bool operator==(const cancellation_token&, const cancellation_token&) = default;
+
+ private:
+  std::string token_;
+};
+
+}  // namespace statefun::inline v0

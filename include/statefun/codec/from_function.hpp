@@ -1,0 +1,387 @@
+#pragma once
+
+/// @file
+/// `FromFunction`, the function's answer: written section by section as effects happen, and
+/// decoded into views (for the local runtime, tools and tests).
+
+#include <statefun/codec/views.hpp>
+
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace statefun::inline v0::codec {
+
+/// `PersistedValueMutation.MutationType`.
+enum class mutation_type : std::int32_t { remove = 0, modify = 1 };
+
+/// `ExpirationSpec.ExpireMode`.
+enum class expire_mode : std::int32_t { none = 0, after_write = 1, after_invoke = 2 };
+
+/// `PersistedValueMutation`.
+struct mutation_view {
+  mutation_type type = mutation_type::remove;
+  std::string_view state_name;
+  typed_value_view value;
+  friend bool operator==(const mutation_view&, const mutation_view&) = default;
+};
+
+/// `FromFunction.Invocation`: a message to send now.
+struct message_view {
+  address_view target;
+  typed_value_view argument;
+  friend bool operator==(const message_view&, const message_view&) = default;
+};
+
+/// `DelayedInvocation`: a message to send later, or the cancellation of one.
+struct delayed_view {
+  bool is_cancellation = false;
+  std::int64_t delay_ms = 0;
+  address_view target;
+  typed_value_view argument;
+  std::string_view cancellation_token;
+  friend bool operator==(const delayed_view&, const delayed_view&) = default;
+};
+
+/// `EgressMessage`.
+struct egress_view {
+  std::string_view egress_namespace;
+  std::string_view egress_type;
+  typed_value_view argument;
+  friend bool operator==(const egress_view&, const egress_view&) = default;
+};
+
+/// `PersistedValueSpec`: a state the function declares and the request lacked.
+struct missing_value_view {
+  std::string_view state_name;
+  std::string_view type_name;
+  expire_mode mode = expire_mode::none;
+  std::int64_t expire_after_ms = 0;
+  friend bool operator==(const missing_value_view&, const missing_value_view&) = default;
+};
+
+/**
+ * Collects the effects of one batch and writes them as a canonical `FromFunction`.
+ *
+ * Each effect is encoded the moment it is added, into one buffer per response field, so the
+ * final response is those buffers in field order. The buffers keep their capacity across
+ * `clear()`, so a long-lived writer answers request after request without allocating.
+ */
+class from_function_writer {
+ public:
+  void clear() noexcept {
+    mutations_.clear();
+    messages_.clear();
+    delayed_.clear();
+    egresses_.clear();
+  }
+
+  [[nodiscard]] bool empty() const noexcept {
+    return mutations_.empty() && messages_.empty() && delayed_.empty() && egresses_.empty();
+  }
+
+  void add_mutation(const mutation_view& m) {
+    namespace f = detail::fields::mutation;
+    const bool modify = m.type == mutation_type::modify;
+    const std::size_t size =
+        detail::int_field_size(f::mutation_type, static_cast<std::int32_t>(m.type)) +
+        detail::string_field_size(f::state_name, m.state_name.size()) +
+        (modify ? wire::field_size(f::state_value, m.value) : 0);
+    detail::wire_writer w(mutations_);
+    w.message_header(detail::fields::response::state_mutations, size);
+    w.int_field(f::mutation_type, static_cast<std::int32_t>(m.type));
+    w.string_field(f::state_name, m.state_name);
+    if (modify) {
+      wire::write(w, f::state_value, m.value);
+    }
+  }
+
+  void add_message(const message_view& m) {
+    namespace f = detail::fields::outgoing;
+    detail::wire_writer w(messages_);
+    w.message_header(detail::fields::response::outgoing_messages,
+                     wire::field_size(f::target, m.target) + wire::field_size(f::argument, m.argument));
+    wire::write(w, f::target, m.target);
+    wire::write(w, f::argument, m.argument);
+  }
+
+  /// A delayed message or a cancellation, kept in call order with the others.
+  void add_delayed(const delayed_view& d) {
+    namespace f = detail::fields::delayed;
+    std::size_t size = detail::int_field_size(f::delay_in_ms, d.delay_ms) +
+                       detail::bool_field_size(f::is_cancellation_request, d.is_cancellation) +
+                       detail::string_field_size(f::cancellation_token, d.cancellation_token.size());
+    if (!d.is_cancellation) {
+      size += wire::field_size(f::target, d.target) + wire::field_size(f::argument, d.argument);
+    }
+    detail::wire_writer w(delayed_);
+    w.message_header(detail::fields::response::delayed_invocations, size);
+    w.int_field(f::delay_in_ms, d.delay_ms);
+    if (!d.is_cancellation) {
+      wire::write(w, f::target, d.target);
+      wire::write(w, f::argument, d.argument);
+    }
+    w.bool_field(f::is_cancellation_request, d.is_cancellation);
+    w.string_field(f::cancellation_token, d.cancellation_token);
+  }
+
+  void add_egress(const egress_view& e) {
+    namespace f = detail::fields::egress;
+    detail::wire_writer w(egresses_);
+    w.message_header(detail::fields::response::outgoing_egresses,
+                     detail::string_field_size(f::egress_namespace, e.egress_namespace.size()) +
+                         detail::string_field_size(f::egress_type, e.egress_type.size()) +
+                         wire::field_size(f::argument, e.argument));
+    w.string_field(f::egress_namespace, e.egress_namespace);
+    w.string_field(f::egress_type, e.egress_type);
+    wire::write(w, f::argument, e.argument);
+  }
+
+  /// Writes `FromFunction{invocation_result}` to `out` (replacing its contents); a batch with
+  /// no effects is written as no bytes at all, which the runtime reads the same way.
+  void finish(std::string& out) const {
+    out.clear();
+    if (empty()) {
+      return;
+    }
+    const std::size_t size = mutations_.size() + messages_.size() + delayed_.size() + egresses_.size();
+    out.reserve(size + 8);
+    detail::wire_writer w(out);
+    w.message_header(detail::fields::from_function::invocation_result, size);
+    w.raw(mutations_);
+    w.raw(messages_);
+    w.raw(delayed_);
+    w.raw(egresses_);
+  }
+
+  /// Writes `FromFunction{incomplete_invocation_context}` listing `missing` in order to `out`
+  /// (replacing its contents). A spec with mode `none` is written without an expiration spec.
+  static void write_incomplete_context(std::span<const missing_value_view> missing, std::string& out) {
+    namespace f = detail::fields;
+    auto expiration_size = [](const missing_value_view& m) {
+      return detail::int_field_size(f::expiration_spec::mode, static_cast<std::int32_t>(m.mode)) +
+             detail::int_field_size(f::expiration_spec::expire_after_millis, m.expire_after_ms);
+    };
+    auto spec_size = [&](const missing_value_view& m) {
+      return detail::string_field_size(f::value_spec::state_name, m.state_name.size()) +
+             (m.mode == expire_mode::none
+                  ? 0
+                  : detail::delimited_size(f::value_spec::expiration_spec, expiration_size(m))) +
+             detail::string_field_size(f::value_spec::type_typename, m.type_name.size());
+    };
+    std::size_t size = 0;
+    for (const auto& m : missing) {
+      size += detail::delimited_size(f::incomplete_context::missing_values, spec_size(m));
+    }
+    out.clear();
+    detail::wire_writer w(out);
+    w.message_header(f::from_function::incomplete_context, size);
+    for (const auto& m : missing) {
+      w.message_header(f::incomplete_context::missing_values, spec_size(m));
+      w.string_field(f::value_spec::state_name, m.state_name);
+      if (m.mode != expire_mode::none) {
+        w.message_header(f::value_spec::expiration_spec, expiration_size(m));
+        w.int_field(f::expiration_spec::mode, static_cast<std::int32_t>(m.mode));
+        w.int_field(f::expiration_spec::expire_after_millis, m.expire_after_ms);
+      }
+      w.string_field(f::value_spec::type_typename, m.type_name);
+    }
+  }
+
+ private:
+  std::string mutations_;
+  std::string messages_;
+  std::string delayed_;
+  std::string egresses_;
+};
+
+/**
+ * A `FromFunction` decoded into views over its bytes. No bytes, or an absent response, decode
+ * as an invocation result with no effects, as the runtime reads them.
+ */
+struct from_function_view {
+  /// True for `incomplete_invocation_context`; then only `missing_values` is filled.
+  bool incomplete = false;
+  std::vector<mutation_view> mutations;
+  std::vector<message_view> messages;
+  std::vector<delayed_view> delayed;
+  std::vector<egress_view> egresses;
+  std::vector<missing_value_view> missing_values;
+
+  [[nodiscard]] decode_result decode(std::string_view bytes) {
+    incomplete = false;
+    mutations.clear();
+    messages.clear();
+    delayed.clear();
+    egresses.clear();
+    missing_values.clear();
+    namespace f = detail::fields;
+    detail::wire_reader reader(bytes);
+    detail::wire_field field;
+    while (reader.next(field)) {
+      std::string_view payload;
+      if (field.number == f::from_function::invocation_result) {
+        if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
+          incomplete = false;
+          read_result(reader, payload);
+        }
+      } else if (field.number == f::from_function::incomplete_context) {
+        if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
+          incomplete = true;
+          read_incomplete(reader, payload);
+        }
+      } else {
+        reader.skip(field);
+      }
+    }
+    if (reader.failed()) {
+      return {reader.error(), reader.error_offset()};
+    }
+    for (const auto& m : mutations) {
+      if (m.type != mutation_type::remove && m.type != mutation_type::modify) {
+        return {errc::invalid_mutation_type, 0};
+      }
+    }
+    return {};
+  }
+
+  friend bool operator==(const from_function_view&, const from_function_view&) = default;
+
+ private:
+  // Each reader below walks one embedded message; `each` dispatches its fields.
+  template <class Each>
+  static void walk(detail::wire_reader& parent, std::string_view payload, Each&& each) {
+    detail::wire_reader r = parent.nested(payload);
+    detail::wire_field field;
+    while (r.next(field)) {
+      if (!each(r, field)) {
+        r.skip(field);
+      }
+    }
+    parent.absorb(r);
+  }
+
+  template <class Each>
+  static void walk_field(detail::wire_reader& parent, const detail::wire_field& at, Each&& each) {
+    std::string_view payload;
+    if (parent.expect(at, detail::wire_type::length_delimited) && parent.read_bytes(payload)) {
+      walk(parent, payload, std::forward<Each>(each));
+    }
+  }
+
+  static bool read_string(detail::wire_reader& r, const detail::wire_field& field, std::string_view& out) {
+    if (r.expect(field, detail::wire_type::length_delimited)) {
+      r.read_bytes(out);
+    }
+    return true;
+  }
+
+  static bool read_varint(detail::wire_reader& r, const detail::wire_field& field, auto& out) {
+    if (r.expect(field, detail::wire_type::varint)) {
+      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(out)>, bool>) {
+        r.read_bool(out);
+      } else if constexpr (sizeof(out) == 8) {
+        std::int64_t v = 0;
+        r.read_int64(v);
+        out = static_cast<std::remove_cvref_t<decltype(out)>>(v);
+      } else {
+        std::int32_t v = 0;
+        r.read_int32(v);
+        out = static_cast<std::remove_cvref_t<decltype(out)>>(v);
+      }
+    }
+    return true;
+  }
+
+  void read_result(detail::wire_reader& parent, std::string_view payload) {
+    namespace f = detail::fields;
+    walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
+      switch (field.number) {
+        case f::response::state_mutations: {
+          auto& m = mutations.emplace_back();
+          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+            switch (g.number) {
+              case f::mutation::mutation_type: return read_varint(s, g, m.type);
+              case f::mutation::state_name: return read_string(s, g, m.state_name);
+              case f::mutation::state_value: return wire::read_message(s, g, m.value), true;
+              default: return false;
+            }
+          });
+          return true;
+        }
+        case f::response::outgoing_messages: {
+          auto& m = messages.emplace_back();
+          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+            switch (g.number) {
+              case f::outgoing::target: return wire::read_message(s, g, m.target), true;
+              case f::outgoing::argument: return wire::read_message(s, g, m.argument), true;
+              default: return false;
+            }
+          });
+          return true;
+        }
+        case f::response::delayed_invocations: {
+          auto& d = delayed.emplace_back();
+          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+            switch (g.number) {
+              case f::delayed::delay_in_ms: return read_varint(s, g, d.delay_ms);
+              case f::delayed::target: return wire::read_message(s, g, d.target), true;
+              case f::delayed::argument: return wire::read_message(s, g, d.argument), true;
+              case f::delayed::is_cancellation_request: return read_varint(s, g, d.is_cancellation);
+              case f::delayed::cancellation_token: return read_string(s, g, d.cancellation_token);
+              default: return false;
+            }
+          });
+          return true;
+        }
+        case f::response::outgoing_egresses: {
+          auto& e = egresses.emplace_back();
+          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+            switch (g.number) {
+              case f::egress::egress_namespace: return read_string(s, g, e.egress_namespace);
+              case f::egress::egress_type: return read_string(s, g, e.egress_type);
+              case f::egress::argument: return wire::read_message(s, g, e.argument), true;
+              default: return false;
+            }
+          });
+          return true;
+        }
+        default:
+          return false;
+      }
+    });
+  }
+
+  void read_incomplete(detail::wire_reader& parent, std::string_view payload) {
+    namespace f = detail::fields;
+    walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
+      if (field.number != f::incomplete_context::missing_values) {
+        return false;
+      }
+      auto& m = missing_values.emplace_back();
+      walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+        switch (g.number) {
+          case f::value_spec::state_name: return read_string(s, g, m.state_name);
+          case f::value_spec::type_typename: return read_string(s, g, m.type_name);
+          case f::value_spec::expiration_spec:
+            walk_field(s, g, [&](detail::wire_reader& t, const detail::wire_field& h) {
+              switch (h.number) {
+                case f::expiration_spec::mode: return read_varint(t, h, m.mode);
+                case f::expiration_spec::expire_after_millis: return read_varint(t, h, m.expire_after_ms);
+                default: return false;
+              }
+            });
+            return true;
+          default: return false;
+        }
+      });
+      return true;
+    });
+  }
+};
+
+}  // namespace statefun::inline v0::codec

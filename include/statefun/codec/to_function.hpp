@@ -1,0 +1,214 @@
+#pragma once
+
+/// @file
+/// `ToFunction`, the runtime's request: decoded into views without copying, and encoded (for the
+/// local runtime, tools and tests).
+
+#include <statefun/codec/views.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace statefun::inline v0::codec {
+
+/// `ToFunction.PersistedValue`: one registered state and, if it holds one, its value.
+struct state_view {
+  std::string_view name;
+  /// False when the runtime left `state_value` out (the state holds no value).
+  bool has_state_value = false;
+  typed_value_view value;
+
+  /// True when the state holds a value: `state_value` is there with `has_value` set.
+  [[nodiscard]] bool holds_value() const noexcept { return has_state_value && value.has_value; }
+  friend bool operator==(const state_view&, const state_view&) = default;
+};
+
+/// `ToFunction.Invocation`: one message to the target.
+struct invocation_view {
+  /// Absent for messages from an ingress (an all-empty caller is treated as absent).
+  std::optional<address_view> caller;
+  typed_value_view argument;
+
+  friend bool operator==(const invocation_view&, const invocation_view&) = default;
+};
+
+/**
+ * `ToFunction{invocation: InvocationBatchRequest}`, decoded into views over the request bytes.
+ *
+ * Decoding reuses the vectors' storage, so a long-lived `invocation_batch_view` decodes request
+ * after request without allocating.
+ */
+struct invocation_batch_view {
+  address_view target;
+  std::vector<state_view> states;
+  std::vector<invocation_view> invocations;
+
+  /**
+   * Decodes a `ToFunction` from `bytes`. On success every view points into `bytes`.
+   *
+   * Unknown fields are skipped; anything malformed (truncated, a bad varint, a wrong wire type,
+   * a length past the end) is reported, never read past. A `ToFunction` with no invocation
+   * batch, or a batch whose target lacks a namespace or type, is refused.
+   */
+  [[nodiscard]] decode_result decode(std::string_view bytes) {
+    target = {};
+    states.clear();
+    invocations.clear();
+    detail::wire_reader reader(bytes);
+    detail::wire_field field;
+    bool has_batch = false;
+    while (reader.next(field)) {
+      if (field.number == detail::fields::to_function::invocation) {
+        std::string_view payload;
+        if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
+          has_batch = true;
+          read_batch(reader, payload);
+        }
+      } else {
+        reader.skip(field);
+      }
+    }
+    if (reader.failed()) {
+      return {reader.error(), reader.error_offset()};
+    }
+    if (!has_batch) {
+      return {errc::missing_invocation_batch, 0};
+    }
+    if (target.namespace_name.empty() || target.type.empty()) {
+      return {errc::missing_target, 0};
+    }
+    for (auto& invocation : invocations) {
+      if (invocation.caller && invocation.caller->empty()) {
+        invocation.caller.reset();
+      }
+    }
+    return {};
+  }
+
+  /// Appends this batch, encoded as a `ToFunction`, to `out`.
+  void encode(std::string& out) const {
+    namespace f = detail::fields;
+    detail::wire_writer w(out);
+    w.message_header(f::to_function::invocation, batch_size());
+    wire::write(w, f::batch::target, target);
+    for (const auto& state : states) {
+      w.message_header(f::batch::state, state_size(state));
+      w.string_field(f::persisted_value::state_name, state.name);
+      if (state.has_state_value) {
+        wire::write(w, f::persisted_value::state_value, state.value);
+      }
+    }
+    for (const auto& invocation : invocations) {
+      w.message_header(f::batch::invocations, invocation_size(invocation));
+      if (invocation.caller) {
+        wire::write(w, f::invocation::caller, *invocation.caller);
+      }
+      wire::write(w, f::invocation::argument, invocation.argument);
+    }
+  }
+
+  friend bool operator==(const invocation_batch_view&, const invocation_batch_view&) = default;
+
+ private:
+  void read_batch(detail::wire_reader& parent, std::string_view payload) {
+    namespace f = detail::fields;
+    detail::wire_reader r = parent.nested(payload);
+    detail::wire_field field;
+    while (r.next(field)) {
+      switch (field.number) {
+        case f::batch::target:
+          wire::read_message(r, field, target);
+          break;
+        case f::batch::state:
+          read_state(r, field, states.emplace_back());
+          break;
+        case f::batch::invocations:
+          read_invocation(r, field, invocations.emplace_back());
+          break;
+        default:
+          r.skip(field);
+      }
+    }
+    parent.absorb(r);
+  }
+
+  static void read_state(detail::wire_reader& parent, const detail::wire_field& at, state_view& out) {
+    namespace f = detail::fields::persisted_value;
+    std::string_view payload;
+    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
+      return;
+    }
+    detail::wire_reader r = parent.nested(payload);
+    detail::wire_field field;
+    while (r.next(field)) {
+      switch (field.number) {
+        case f::state_name:
+          if (r.expect(field, detail::wire_type::length_delimited)) {
+            r.read_bytes(out.name);
+          }
+          break;
+        case f::state_value:
+          out.has_state_value = wire::read_message(r, field, out.value);
+          break;
+        default:
+          r.skip(field);
+      }
+    }
+    parent.absorb(r);
+  }
+
+  static void read_invocation(detail::wire_reader& parent, const detail::wire_field& at,
+                              invocation_view& out) {
+    namespace f = detail::fields::invocation;
+    std::string_view payload;
+    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
+      return;
+    }
+    detail::wire_reader r = parent.nested(payload);
+    detail::wire_field field;
+    while (r.next(field)) {
+      switch (field.number) {
+        case f::caller:
+          if (!out.caller) {
+            out.caller.emplace();
+          }
+          wire::read_message(r, field, *out.caller);
+          break;
+        case f::argument:
+          wire::read_message(r, field, out.argument);
+          break;
+        default:
+          r.skip(field);
+      }
+    }
+    parent.absorb(r);
+  }
+
+  static std::size_t state_size(const state_view& state) noexcept {
+    namespace f = detail::fields::persisted_value;
+    return detail::string_field_size(f::state_name, state.name.size()) +
+           (state.has_state_value ? wire::field_size(f::state_value, state.value) : 0);
+  }
+
+  static std::size_t invocation_size(const invocation_view& invocation) noexcept {
+    namespace f = detail::fields::invocation;
+    return (invocation.caller ? wire::field_size(f::caller, *invocation.caller) : 0) +
+           wire::field_size(f::argument, invocation.argument);
+  }
+
+  [[nodiscard]] std::size_t batch_size() const noexcept {
+    namespace f = detail::fields::batch;
+    std::size_t size = wire::field_size(f::target, target);
+    for (const auto& state : states) {
+      size += detail::delimited_size(f::state, state_size(state));
+    }
+    for (const auto& invocation : invocations) {
+      size += detail::delimited_size(f::invocations, invocation_size(invocation));
+    }
+    return size;
+  }
+};
+
+}  // namespace statefun::inline v0::codec

@@ -1,0 +1,47 @@
+#pragma once
+
+/// @file
+/// JSON value types through nlohmann/json: any `T` that nlohmann can convert travels as UTF-8
+/// JSON under a type name you choose.
+
+#include <statefun/type.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace statefun::inline v0 {
+
+/**
+ * The encode/decode half of a JSON value type; the specialisation adds `name()`.
+ *
+ * **Example**:
+ * @code
+ * struct user { std::string name; int credit; };
+ * NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, name, credit)
+ * STATEFUN_JSON_TYPE(user, "example/User");   // at global scope
+ * @endcode
+ */
+template <class T>
+struct json_type {
+  static void encode(const T& value, std::string& out) { out += nlohmann::json(value).dump(); }
+
+  /// @throws statefun::decode_error if `bytes` are not JSON or do not convert to `T`.
+  static T decode(std::string_view bytes) {
+    try {
+      return nlohmann::json::parse(bytes).template get<T>();
+    } catch (const nlohmann::json::exception& e) {
+      throw decode_error("statefun: malformed JSON value: " + std::string(e.what()));
+    }
+  }
+};
+
+}  // namespace statefun::inline v0
+
+/// Declares `Type` a JSON value type named `Name` (`"namespace/name"`). Use at global scope.
+#define STATEFUN_JSON_TYPE(Type, Name)                                 \
+  template <>                                                          \
+  struct statefun::type<Type> : statefun::json_type<Type> {            \
+    static constexpr std::string_view name() noexcept { return Name; } \
+  }

@@ -1,0 +1,62 @@
+#pragma once
+
+/// @file
+/// `message_to(address).value(v)`: a message for another function (or this one).
+
+#include <statefun/address.hpp>
+#include <statefun/detail/encoded_value.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace statefun::inline v0 {
+
+/// A message ready to send with `context::send` or `context::send_after`. It owns its data.
+class outgoing_message {
+ public:
+  outgoing_message(address target, detail::encoded_value value)
+      : target_(std::move(target)), value_(std::move(value)) {}
+
+  [[nodiscard]] const address& target() const noexcept { return target_; }
+  [[nodiscard]] std::string_view value_type() const noexcept { return value_.type(); }
+  [[nodiscard]] std::string_view value() const noexcept { return value_.bytes(); }
+
+ private:
+  address target_;
+  detail::encoded_value value_;
+};
+
+/// The first half of `message_to(target).value(v)`.
+class message_builder {
+ public:
+  explicit message_builder(address target) : target_(std::move(target)) {}
+
+  /**
+   * The message, carrying `v` as its StateFun type (string literals travel as strings).
+   *
+   * **Example**:
+   * @code
+   * ctx.send(statefun::message_to({"example/user", "ann"}).value(42));
+   * @endcode
+   */
+  template <detail::sendable V>
+  [[nodiscard]] outgoing_message value(const V& v) && {
+    return {std::move(target_), detail::encoded_value::of(v)};
+  }
+
+  /// The message, carrying `bytes` already encoded as `value_type`.
+  [[nodiscard]] outgoing_message raw_value(const type_name& value_type, std::string bytes) && {
+    return {std::move(target_), detail::encoded_value::raw(value_type, std::move(bytes))};
+  }
+
+ private:
+  address target_;
+};
+
+/// Starts a message to `target`.
+[[nodiscard]] inline message_builder message_to(address target) {
+  return message_builder(std::move(target));
+}
+
+}  // namespace statefun::inline v0

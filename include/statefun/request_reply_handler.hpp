@@ -1,0 +1,252 @@
+#pragma once
+
+/// @file
+/// `request_reply_handler`: the seam every transport plugs into. Bytes of a `ToFunction` in,
+/// bytes of a `FromFunction` (or an error) out.
+
+#include <statefun/codec/from_function.hpp>
+#include <statefun/codec/to_function.hpp>
+#include <statefun/context.hpp>
+#include <statefun/error.hpp>
+#include <statefun/expected.hpp>
+#include <statefun/functions.hpp>
+#include <statefun/message.hpp>
+#include <statefun/storage.hpp>
+#include <statefun/sync_wait.hpp>
+#include <statefun/task.hpp>
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace statefun::inline v0 {
+
+/**
+ * Runs batches of invocations for the functions of a `functions` registry.
+ *
+ * For each request it decodes the `ToFunction` (views, no copies), looks up the target's
+ * function, answers the missing-state handshake if the runtime lacks a declared state, and
+ * otherwise runs the invocations in order and answers their effects.
+ *
+ * A handler keeps its buffers between requests, so steady-state requests do not allocate. It
+ * serves one request at a time: a transport makes one per connection (or per worker). The
+ * registry must outlive it.
+ *
+ * **Example**:
+ * @code
+ * auto handler = fns.handler();
+ * auto response = handler.handle_sync(request_bytes);
+ * if (!response) { log(response.error().message()); }
+ * @endcode
+ */
+class request_reply_handler {
+ public:
+  /// The response bytes (valid until the next request), or why there are none.
+  using result = expected<std::string_view, error>;
+
+  explicit request_reply_handler(const functions& fns) noexcept : functions_(&fns) {}
+
+  /**
+   * Handles one request. `request` and the handler must outlive the returned task.
+   *
+   * A malformed request, an unknown function type, or an exception from the function is an
+   * `error` (the transport answers 500 with `error::message()`); the function's effects are
+   * then dropped, none reach the response.
+   */
+  [[nodiscard]] task<result> handle(std::string_view request) {
+    const step first = prepare(request);
+    if (first.function == nullptr) {
+      co_return first.answer;
+    }
+    if (first.function->run_plain) {
+      co_return run_plain(*first.function);
+    }
+    co_return co_await run_coroutine(*first.function);
+  }
+
+  /// Handles one request on this thread, blocking while a coroutine function waits.
+  [[nodiscard]] result handle_sync(std::string_view request) {
+    const step first = prepare(request);
+    if (first.function == nullptr) {
+      return first.answer;
+    }
+    if (first.function->run_plain) {
+      return run_plain(*first.function);
+    }
+    return sync_wait(run_coroutine(*first.function));
+  }
+
+ private:
+  /// What `prepare` found: a function to run, or else the answer already.
+  struct step {
+    const detail::bound_function* function = nullptr;
+    result answer = std::string_view{};
+  };
+
+  step prepare(std::string_view request) {
+    effects_.clear();
+    if (const auto decoded = batch_.decode(request); !decoded) {
+      return {nullptr, unexpected(decoded.to_error())};
+    }
+    if (!self_.type.try_assign(batch_.target.namespace_name, batch_.target.type)) {
+      return {nullptr, unexpected(error{errc::invalid_address, "target type '" +
+                                                                   std::string(batch_.target.namespace_name) +
+                                                                   "/" + std::string(batch_.target.type) + "'"})};
+    }
+    self_.id.assign(batch_.target.id);
+    const detail::bound_function* function = functions_->find(self_.type.str());
+    if (function == nullptr) {
+      return {nullptr, unexpected(error{errc::unknown_function, self_.type.str()})};
+    }
+    if (attach_states(*function)) {
+      return {function, std::string_view{}};
+    }
+    codec::from_function_writer::write_incomplete_context(missing_, response_);
+    return {nullptr, std::string_view(response_)};
+  }
+
+  /// Pairs each declared state with what the request sent; false (and `missing_` filled, in
+  /// declaration order) when the runtime lacks some of them.
+  bool attach_states(const detail::bound_function& function) {
+    cells_.resize(function.specs.size());
+    missing_.clear();
+    for (std::size_t i = 0; i < function.specs.size(); ++i) {
+      const state_spec& spec = function.specs[i];
+      detail::state_cell& cell = cells_[i];
+      cell.name = spec.name;
+      cell.declared_type = spec.type_name;
+      cell.changed = detail::state_cell::change::none;
+      const codec::state_view* sent = find_state(spec.name);
+      if (sent == nullptr) {
+        missing_.push_back({spec.name, spec.type_name, expire_mode_of(spec.expires),
+                            spec.expires.after().count()});
+        continue;
+      }
+      cell.incoming_present = sent->holds_value();
+      cell.incoming_type = sent->has_state_value ? sent->value.type_name : std::string_view{};
+      cell.incoming_value = sent->value.value;
+    }
+    return missing_.empty();
+  }
+
+  [[nodiscard]] const codec::state_view* find_state(std::string_view name) const noexcept {
+    for (const codec::state_view& state : batch_.states) {
+      if (state.name == name) {
+        return &state;
+      }
+    }
+    return nullptr;
+  }
+
+  static codec::expire_mode expire_mode_of(const expiration& e) noexcept {
+    switch (e.kind()) {
+      case expiration::mode::after_call: return codec::expire_mode::after_invoke;
+      case expiration::mode::after_write: return codec::expire_mode::after_write;
+      case expiration::mode::none: break;
+    }
+    return codec::expire_mode::none;
+  }
+
+  /// Sets the caller for invocation `i` and returns its message (or an error for a bad caller).
+  expected<message, error> begin_invocation(std::size_t i) {
+    const codec::invocation_view& invocation = batch_.invocations[i];
+    if (!invocation.caller) {
+      caller_.reset();
+    } else {
+      const codec::address_view& from = *invocation.caller;
+      if (!caller_) {
+        caller_.emplace(address{type_name("-/-"), {}});
+      }
+      if (!caller_->type.try_assign(from.namespace_name, from.type)) {
+        return unexpected(error{errc::invalid_address, "caller type '" + std::string(from.namespace_name) +
+                                                           "/" + std::string(from.type) + "'"});
+      }
+      caller_->id.assign(from.id);
+    }
+    const codec::typed_value_view& argument = invocation.argument;
+    return message(argument.type_name, argument.value, argument.has_value);
+  }
+
+  result run_plain(const detail::bound_function& function) {
+    statefun::storage storage(cells_, self_.type);
+    context ctx(self_, caller_, storage, effects_);
+    for (std::size_t i = 0; i < batch_.invocations.size(); ++i) {
+      const auto msg = begin_invocation(i);
+      if (!msg) {
+        return fail(msg.error());
+      }
+      try {
+        function.run_plain(ctx, *msg);
+      } catch (...) {
+        return fail_with_exception(std::current_exception());
+      }
+    }
+    return finish();
+  }
+
+  task<result> run_coroutine(const detail::bound_function& function) {
+    statefun::storage storage(cells_, self_.type);
+    context ctx(self_, caller_, storage, effects_);
+    for (std::size_t i = 0; i < batch_.invocations.size(); ++i) {
+      const auto msg = begin_invocation(i);
+      if (!msg) {
+        co_return fail(msg.error());
+      }
+      std::exception_ptr failure;
+      try {
+        co_await function.run_coroutine(ctx, *msg);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (failure) {
+        co_return fail_with_exception(failure);
+      }
+    }
+    co_return finish();
+  }
+
+  /// Writes one mutation per state the batch changed, then the response.
+  result finish() {
+    for (const detail::state_cell& cell : cells_) {
+      if (cell.changed == detail::state_cell::change::modified) {
+        effects_.writer.add_mutation(
+            {codec::mutation_type::modify, cell.name, {cell.declared_type, true, cell.pending}});
+      } else if (cell.changed == detail::state_cell::change::removed) {
+        effects_.writer.add_mutation({codec::mutation_type::remove, cell.name, {}});
+      }
+    }
+    effects_.writer.finish(response_);
+    return std::string_view(response_);
+  }
+
+  result fail(error e) {
+    effects_.clear();
+    return unexpected(std::move(e));
+  }
+
+  result fail_with_exception(std::exception_ptr exception) {
+    std::string what = "exception of unknown type";
+    try {
+      std::rethrow_exception(exception);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    return fail(error{errc::function_failed, self_.to_string() + ": " + what, exception});
+  }
+
+  const functions* functions_;
+  codec::invocation_batch_view batch_;
+  address self_{type_name("-/-"), {}};
+  std::optional<address> caller_;
+  std::vector<detail::state_cell> cells_;
+  std::vector<codec::missing_value_view> missing_;
+  detail::batch_effects effects_;
+  std::string response_;
+};
+
+inline request_reply_handler functions::handler() const { return request_reply_handler(*this); }
+
+}  // namespace statefun::inline v0

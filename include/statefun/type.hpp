@@ -1,0 +1,205 @@
+#pragma once
+
+/// @file
+/// Value types: how a C++ type travels through StateFun (a type name plus bytes).
+///
+/// A C++ type `T` is *typed* when `statefun::type<T>` is specialised with
+/// - `static std::string_view name()`: its StateFun type name (`namespace/name`);
+/// - `static void encode(const T&, std::string& out)`: appends its bytes to `out`;
+/// - `static T decode(std::string_view bytes)`: reads it back, throwing on malformed bytes.
+///
+/// The six built-ins (`bool`, `std::int32_t`, `std::int64_t`, `float`, `double`, `std::string`)
+/// use StateFun's wrapper messages, byte for byte as the official SDKs write them.
+/// `json.hpp` and `protobuf.hpp` add the two common families of user types.
+
+#include <statefun/detail/wire.hpp>
+#include <statefun/type_name.hpp>
+
+#include <bit>
+#include <concepts>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace statefun::inline v0 {
+
+/// Specialise for each C++ type that StateFun should carry (see the file comment).
+template <class T>
+struct type;
+
+/// `T` can be stored in state and sent in messages.
+template <class T>
+concept typed = requires(const T& value, std::string& out, std::string_view bytes) {
+  { type<T>::name() } -> std::convertible_to<std::string_view>;
+  type<T>::encode(value, out);
+  { type<T>::decode(bytes) } -> std::same_as<T>;
+};
+
+/// Bytes that are not a valid encoding of the type they claim to be.
+class decode_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A value read as a type whose type name differs from the one it carries.
+class type_mismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The type name of `T`, validated once per type.
+template <typed T>
+[[nodiscard]] std::string_view type_name_of() {
+  static const std::string_view name = [] {
+    const std::string_view n = type<T>::name();
+    type_name::check(n);
+    return n;
+  }();
+  return name;
+}
+
+namespace detail {
+
+/// Reads field 1 of a wrapper message with `read`, leniently: unknown fields are skipped and
+/// the last occurrence wins, as protobuf parsers do.
+template <class Read>
+void read_wrapper(std::string_view bytes, wire_type expected, std::string_view type_name,
+                  Read&& read) {
+  wire_reader reader(bytes);
+  wire_field field;
+  while (reader.next(field)) {
+    if (field.number == 1) {
+      if (reader.expect(field, expected)) {
+        read(reader);
+      }
+    } else {
+      reader.skip(field);
+    }
+  }
+  if (reader.failed()) {
+    throw decode_error("statefun: malformed " + std::string(type_name) + " value: " +
+                       make_error_code(reader.error()).message() + " at byte " +
+                       std::to_string(reader.error_offset()));
+  }
+}
+
+template <class Unsigned>
+void write_fixed_wrapper(Unsigned bits, std::string& out) {
+  // proto3 leaves a zero field out, so zero (but not -0.0) encodes as no bytes at all.
+  if (bits != 0) {
+    wire_writer writer(out);
+    if constexpr (sizeof(Unsigned) == 4) {
+      writer.fixed32_field(1, bits);
+    } else {
+      writer.fixed64_field(1, bits);
+    }
+  }
+}
+
+template <class Unsigned>
+Unsigned read_fixed_wrapper(std::string_view bytes, std::string_view type_name) {
+  Unsigned bits = 0;
+  constexpr auto wire = sizeof(Unsigned) == 4 ? wire_type::fixed32 : wire_type::fixed64;
+  read_wrapper(bytes, wire, type_name, [&](wire_reader& r) {
+    if constexpr (sizeof(Unsigned) == 4) {
+      r.read_fixed32(bits);
+    } else {
+      r.read_fixed64(bits);
+    }
+  });
+  return bits;
+}
+
+}  // namespace detail
+
+/// `io.statefun.types/bool`: BooleanWrapper (`08 01` for true, no bytes for false).
+template <>
+struct type<bool> {
+  static constexpr std::string_view name() noexcept { return "io.statefun.types/bool"; }
+  static void encode(bool value, std::string& out) { detail::wire_writer(out).bool_field(1, value); }
+  static bool decode(std::string_view bytes) {
+    bool value = false;
+    detail::read_wrapper(bytes, detail::wire_type::varint, name(),
+                         [&](detail::wire_reader& r) { r.read_bool(value); });
+    return value;
+  }
+};
+
+/// `io.statefun.types/int`: IntWrapper, an `sfixed32` (`0d` + 4 bytes little-endian).
+template <>
+struct type<std::int32_t> {
+  static constexpr std::string_view name() noexcept { return "io.statefun.types/int"; }
+  static void encode(std::int32_t value, std::string& out) {
+    detail::write_fixed_wrapper(static_cast<std::uint32_t>(value), out);
+  }
+  static std::int32_t decode(std::string_view bytes) {
+    return static_cast<std::int32_t>(detail::read_fixed_wrapper<std::uint32_t>(bytes, name()));
+  }
+};
+
+/// `io.statefun.types/long`: LongWrapper, an `sfixed64` (`09` + 8 bytes little-endian).
+template <>
+struct type<std::int64_t> {
+  static constexpr std::string_view name() noexcept { return "io.statefun.types/long"; }
+  static void encode(std::int64_t value, std::string& out) {
+    detail::write_fixed_wrapper(static_cast<std::uint64_t>(value), out);
+  }
+  static std::int64_t decode(std::string_view bytes) {
+    return static_cast<std::int64_t>(detail::read_fixed_wrapper<std::uint64_t>(bytes, name()));
+  }
+};
+
+/// `io.statefun.types/float`: FloatWrapper (`0d` + IEEE-754 little-endian; -0.0 is kept).
+template <>
+struct type<float> {
+  static constexpr std::string_view name() noexcept { return "io.statefun.types/float"; }
+  static void encode(float value, std::string& out) {
+    detail::write_fixed_wrapper(std::bit_cast<std::uint32_t>(value), out);
+  }
+  static float decode(std::string_view bytes) {
+    return std::bit_cast<float>(detail::read_fixed_wrapper<std::uint32_t>(bytes, name()));
+  }
+};
+
+/// `io.statefun.types/double`: DoubleWrapper (`09` + IEEE-754 little-endian; -0.0 is kept).
+template <>
+struct type<double> {
+  static constexpr std::string_view name() noexcept { return "io.statefun.types/double"; }
+  static void encode(double value, std::string& out) {
+    detail::write_fixed_wrapper(std::bit_cast<std::uint64_t>(value), out);
+  }
+  static double decode(std::string_view bytes) {
+    return std::bit_cast<double>(detail::read_fixed_wrapper<std::uint64_t>(bytes, name()));
+  }
+};
+
+/// `io.statefun.types/string` read without a copy: the view points into the message it came
+/// from and lives as long as that message. Use it for reading messages and for sending.
+template <>
+struct type<std::string_view> {
+  static constexpr std::string_view name() noexcept { return "io.statefun.types/string"; }
+  static void encode(std::string_view value, std::string& out) {
+    detail::wire_writer(out).string_field(1, value);
+  }
+  static std::string_view decode(std::string_view bytes) {
+    std::string_view value;
+    detail::read_wrapper(bytes, detail::wire_type::length_delimited, name(),
+                         [&](detail::wire_reader& r) { r.read_bytes(value); });
+    return value;
+  }
+};
+
+/// `io.statefun.types/string`: StringWrapper (`0a` + varint length + UTF-8).
+template <>
+struct type<std::string> {
+  static constexpr std::string_view name() noexcept { return "io.statefun.types/string"; }
+  static void encode(const std::string& value, std::string& out) {
+    type<std::string_view>::encode(value, out);
+  }
+  static std::string decode(std::string_view bytes) {
+    return std::string(type<std::string_view>::decode(bytes));
+  }
+};
+
+}  // namespace statefun::inline v0
