@@ -142,10 +142,12 @@ TEST_CASE("the benchmark workloads get the responses the official SDKs gave") {
     ctx.send_egress(statefun::kafka_egress{"bench/egress"}.topic("out").key(ctx.self().id).value("hello"));
   });
   auto handler = fns.handler();
-  for (const auto& [request, response] : {std::pair{"w1_counter.bin", "w1_counter.response.bin"},
-                                          {"w2_counter_batch100.bin", "w2_counter_batch100.response.bin"},
-                                          {"w3_fanout.bin", "w3_fanout.response.bin"},
-                                          {"w4_missing_state.bin", "w4_missing_state.response.js.bin"}}) {
+  for (const auto& pair : {std::pair{"w1_counter.bin", "w1_counter.response.bin"},
+                           {"w2_counter_batch100.bin", "w2_counter_batch100.response.bin"},
+                           {"w3_fanout.bin", "w3_fanout.response.bin"},
+                           {"w4_missing_state.bin", "w4_missing_state.response.js.bin"}}) {
+    const char* request = pair.first;
+    const char* response = pair.second;
     CAPTURE(request);
     const std::string request_bytes = statefun::test::read_data(std::string("workloads/") + request);
     const std::string reference = statefun::test::read_data(std::string("workloads/") + response);
