@@ -66,8 +66,9 @@ namespace detail {
 using byte_span = std::span<const std::byte>;
 
 template <class V>
-concept record_value = std::is_convertible_v<const V&, std::string_view> ||
-                       std::is_convertible_v<const V&, byte_span> || sendable<V>;
+concept record_value = !std::is_null_pointer_v<V> &&
+                       (std::is_convertible_v<const V&, std::string_view> ||
+                        std::is_convertible_v<const V&, byte_span> || sendable<V>);
 
 /// Appends `value` as Kafka's own serializers would: strings as UTF-8, bytes as they are,
 /// int32/int64/float/double big-endian, and any other typed value in its StateFun encoding.

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -25,7 +26,14 @@ namespace statefun::inline v0 {
  */
 template <class T>
 struct json_type {
-  static void encode(const T& value, std::string& out) { out += nlohmann::json(value).dump(); }
+  /// @throws std::invalid_argument if the value does not convert to JSON (e.g. invalid UTF-8).
+  static void encode(const T& value, std::string& out) {
+    try {
+      out += nlohmann::json(value).dump();
+    } catch (const nlohmann::json::exception& e) {
+      throw std::invalid_argument("statefun: value cannot be written as JSON: " + std::string(e.what()));
+    }
+  }
 
   /// @throws statefun::decode_error if `bytes` are not JSON or do not convert to `T`.
   static T decode(std::string_view bytes) {

@@ -101,7 +101,11 @@ class type_name {
   friend auto operator<=>(const type_name& a, const type_name& b) noexcept {
     return a.text_ <=> b.text_;
   }
+  // One overload per string kind, so that comparing with any of them is unambiguous and never
+  // constructs (and so never validates) a type_name from the other side.
   friend bool operator==(const type_name& a, std::string_view b) noexcept { return a.text_ == b; }
+  friend bool operator==(const type_name& a, const char* b) noexcept { return a.text_ == b; }
+  friend bool operator==(const type_name& a, const std::string& b) noexcept { return a.text_ == b; }
 
  private:
   static std::string join(std::string_view namespace_name, std::string_view name) {

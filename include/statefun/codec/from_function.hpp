@@ -214,10 +214,7 @@ struct from_function_view {
 
   [[nodiscard]] decode_result decode(std::string_view bytes) {
     incomplete = false;
-    mutations.clear();
-    messages.clear();
-    delayed.clear();
-    egresses.clear();
+    clear_effects();
     missing_values.clear();
     namespace f = detail::fields;
     detail::wire_reader reader(bytes);
@@ -226,12 +223,18 @@ struct from_function_view {
       std::string_view payload;
       if (field.number == f::from_function::invocation_result) {
         if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
-          incomplete = false;
+          if (incomplete) {  // a oneof member replaces the other, as protobuf parsers do
+            incomplete = false;
+            missing_values.clear();
+          }
           read_result(reader, payload);
         }
       } else if (field.number == f::from_function::incomplete_context) {
         if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
-          incomplete = true;
+          if (!incomplete) {
+            incomplete = true;
+            clear_effects();
+          }
           read_incomplete(reader, payload);
         }
       } else {
@@ -252,6 +255,13 @@ struct from_function_view {
   friend bool operator==(const from_function_view&, const from_function_view&) = default;
 
  private:
+  void clear_effects() noexcept {
+    mutations.clear();
+    messages.clear();
+    delayed.clear();
+    egresses.clear();
+  }
+
   // Each reader below walks one embedded message; `each` dispatches its fields.
   template <class Each>
   static void walk(detail::wire_reader& parent, std::string_view payload, Each&& each) {

@@ -16,9 +16,10 @@ template <class V>
 using sent_as_t = std::conditional_t<std::is_convertible_v<const std::decay_t<V>&, const char*>,
                                      std::string_view, std::decay_t<V>>;
 
-/// A value passed to a send call: string literals, `const char*`, or any typed type.
+/// A value passed to a send call: string literals, `const char*`, or any typed type. A null
+/// pointer converts to `const char*` but is no string, so it is refused at compile time.
 template <class V>
-concept sendable = typed<sent_as_t<V>>;
+concept sendable = !std::is_null_pointer_v<std::decay_t<V>> && typed<sent_as_t<V>>;
 
 /// A value already encoded, with its type name.
 class encoded_value {
