@@ -1,0 +1,10 @@
+// State must own its value: a value_spec of std::string_view must not compile.
+#include <statefun/value_spec.hpp>
+
+#include <string>
+
+#ifdef STATEFUN_MISUSE
+const statefun::value_spec<std::string_view> name{"name"};
+#else
+const statefun::value_spec<std::string> name{"name"};
+#endif
