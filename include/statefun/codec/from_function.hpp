@@ -6,12 +6,13 @@
 
 #include <statefun/codec/views.hpp>
 
+#include <concepts>
 #include <cstdint>
 #include <span>
-#include <type_traits>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace statefun::inline v0::codec {
@@ -251,6 +252,11 @@ struct from_function_view {
     }
     return {};
   }
+
+  /// Views into a temporary string would dangle: keep the bytes alive, then decode them.
+  template <class S>
+    requires std::same_as<S, std::string>
+  decode_result decode(S&&) = delete;
 
   friend bool operator==(const from_function_view&, const from_function_view&) = default;
 

@@ -6,6 +6,7 @@
 
 #include <statefun/codec/views.hpp>
 
+#include <concepts>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,6 +109,11 @@ struct invocation_batch_view {
       wire::write(w, f::invocation::argument, invocation.argument);
     }
   }
+
+  /// Views into a temporary string would dangle: keep the bytes alive, then decode them.
+  template <class S>
+    requires std::same_as<S, std::string>
+  decode_result decode(S&&) = delete;
 
   friend bool operator==(const invocation_batch_view&, const invocation_batch_view&) = default;
 

@@ -74,12 +74,14 @@ class wire_reader {
       return fail(errc::wrong_wire_type, key_at);
     }
     field.type = static_cast<wire_type>(type);
+    key_at_ = key_at;
     return true;
   }
 
-  /// Fails with `wrong_wire_type` unless `field` has wire type `expected`.
+  /// Fails with `wrong_wire_type`, reported at the field's key, unless `field` (the key just
+  /// read) has wire type `expected`.
   bool expect(const wire_field& field, wire_type expected) noexcept {
-    return field.type == expected || fail(errc::wrong_wire_type, pos_);
+    return field.type == expected || fail(errc::wrong_wire_type, key_at_);
   }
 
   bool read_varint(std::uint64_t& value) noexcept {
@@ -224,6 +226,7 @@ class wire_reader {
   const char* pos_;
   const char* end_;
   const char* origin_;
+  const char* key_at_ = nullptr;  // where the last key read starts, for error offsets
   errc error_{};
   std::size_t error_offset_ = 0;
 };
