@@ -19,8 +19,8 @@
 // singular submessage instead of merging (see test/support/nanopb_reference.hpp);
 // to_function_fuzzer.cpp does that differential on the request side.
 //
-// 2b found that decode kept both oneof members (fuzz/crashes/from_function-oneof-mix*.bin; fixed
-// in from_function.hpp since).
+// 2b found that decode kept both oneof members; the input is kept as the seed
+// corpus/from_function/regression-oneof-mix.bin.
 
 #include <statefun/codec/from_function.hpp>
 

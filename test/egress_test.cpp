@@ -285,7 +285,7 @@ TEST_CASE("an egress id that is not namespace/name is refused") {
   CHECK_THROWS_AS((void)egress_to("vec/generic").raw_value("bad", "x"), std::invalid_argument);
 }
 
-// See message_builder_test.cpp: a nullptr value compiles and crashes in strlen.
+// As in message_builder_test.cpp: a null pointer is no string and must not compile as a value.
 TEST_CASE("nullptr is not a record value") {
   CHECK_FALSE(statefun::detail::record_value<std::nullptr_t>);
 }
