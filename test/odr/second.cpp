@@ -1,0 +1,6 @@
+// The second TU of the ODR test (see first.cpp).
+#include <statefun/statefun.hpp>
+
+#include <string_view>
+
+std::string_view statefun_version_seen_by_second() { return statefun::version_string; }
