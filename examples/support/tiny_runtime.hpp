@@ -29,7 +29,9 @@ class tiny_runtime {
       auto& stored = state_[target.to_string()];
       for (const auto& [name, typed] : registered_[target.type.str()]) {
         const auto held = stored.find(name);
-        request.states.push_back({name, held != stored.end(), {typed, true, held != stored.end() ? held->second : ""}});
+        const bool has_value = held != stored.end();
+        const std::string_view value = has_value ? std::string_view(held->second) : std::string_view{};
+        request.states.push_back({name, has_value, {typed, true, value}});
       }
       request.invocations.push_back({std::nullopt, {argument.type(), true, argument.bytes()}});
       std::string bytes;
