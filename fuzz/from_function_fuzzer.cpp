@@ -24,7 +24,9 @@
 
 #include <statefun/codec/from_function.hpp>
 
+#include "fuzz_check.hpp"
 #include "support/nanopb_reference.hpp"
+#include "support/views_inside.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -43,39 +45,9 @@ using statefun::codec::mutation_type;
 using statefun::codec::typed_value_view;
 namespace nb = statefun::test::nanopb;
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "from_function_fuzzer: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
-
-void require(bool condition, const char* what, const std::string& detail = {}) {
-  if (!condition) {
-    fail(what, detail);
-  }
-}
-
-bool inside(std::string_view buffer, std::string_view view) {
-  if (view.empty()) {
-    return true;
-  }
-  const auto b = reinterpret_cast<std::uintptr_t>(buffer.data());
-  const auto v = reinterpret_cast<std::uintptr_t>(view.data());
-  return v >= b && v + view.size() <= b + buffer.size();
-}
-
-bool all_inside(std::string_view buffer, const from_function_view& r) {
-  auto address = [&](const address_view& a) {
-    return inside(buffer, a.namespace_name) && inside(buffer, a.type) && inside(buffer, a.id);
-  };
-  auto value = [&](const typed_value_view& v) { return inside(buffer, v.type_name) && inside(buffer, v.value); };
-  bool ok = true;
-  for (const auto& m : r.mutations) ok = ok && inside(buffer, m.state_name) && value(m.value);
-  for (const auto& m : r.messages) ok = ok && address(m.target) && value(m.argument);
-  for (const auto& d : r.delayed) ok = ok && address(d.target) && value(d.argument) && inside(buffer, d.cancellation_token);
-  for (const auto& e : r.egresses) ok = ok && inside(buffer, e.egress_namespace) && inside(buffer, e.egress_type) && value(e.argument);
-  for (const auto& m : r.missing_values) ok = ok && inside(buffer, m.state_name) && inside(buffer, m.type_name);
-  return ok;
-}
+using statefun::fuzz::fail;
+using statefun::fuzz::require;
+using statefun::test::all_inside;
 
 bool has_effects(const from_function_view& r) {
   return !r.mutations.empty() || !r.messages.empty() || !r.delayed.empty() || !r.egresses.empty();

@@ -25,7 +25,9 @@
 
 #include <statefun/codec/to_function.hpp>
 
+#include "fuzz_check.hpp"
 #include "support/nanopb_reference.hpp"
+#include "support/views_inside.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -42,40 +44,9 @@ using statefun::codec::invocation_batch_view;
 using statefun::codec::typed_value_view;
 namespace nb = statefun::test::nanopb;
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "to_function_fuzzer: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
-
-void require(bool condition, const char* what, const std::string& detail = {}) {
-  if (!condition) {
-    fail(what, detail);
-  }
-}
-
-bool inside(std::string_view buffer, std::string_view view) {
-  if (view.empty()) {
-    return true;
-  }
-  const auto b = reinterpret_cast<std::uintptr_t>(buffer.data());
-  const auto v = reinterpret_cast<std::uintptr_t>(view.data());
-  return v >= b && v + view.size() <= b + buffer.size();
-}
-
-bool all_inside(std::string_view buffer, const invocation_batch_view& batch) {
-  auto address = [&](const address_view& a) {
-    return inside(buffer, a.namespace_name) && inside(buffer, a.type) && inside(buffer, a.id);
-  };
-  auto value = [&](const typed_value_view& v) { return inside(buffer, v.type_name) && inside(buffer, v.value); };
-  bool ok = address(batch.target);
-  for (const auto& s : batch.states) {
-    ok = ok && inside(buffer, s.name) && value(s.value);
-  }
-  for (const auto& i : batch.invocations) {
-    ok = ok && (!i.caller || address(*i.caller)) && value(i.argument);
-  }
-  return ok;
-}
+using statefun::fuzz::fail;
+using statefun::fuzz::require;
+using statefun::test::all_inside;
 
 /// A string as nanopb's char* holds it: up to the first NUL.
 std::string_view c_string(std::string_view s) { return s.substr(0, s.find('\0')); }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/doctest.hpp"
+#include "support/values.hpp"
 
 using namespace std::string_view_literals;
 using statefun::egress_to;
@@ -23,11 +24,7 @@ using statefun::kinesis_egress;
 
 namespace {
 
-struct user {
-  std::string name;
-  std::int32_t credit = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, name, credit)
+using statefun::test::user;
 
 constexpr auto kafka_record_type =
     "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"sv;
@@ -57,7 +54,6 @@ std::string kafka_value_bytes(const V& value) {
 
 }  // namespace
 
-STATEFUN_JSON_TYPE(user, "vec/User");
 
 // Expected records below are the messenger case of vectors/vectors.md, unless said otherwise.
 

@@ -6,6 +6,7 @@
 #include "support/doctest.hpp"
 #include "support/files.hpp"
 #include "support/nanopb_reference.hpp"
+#include "support/views_inside.hpp"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -106,47 +107,8 @@ from_function_view nanopb_view(const nb::decoded_from_function& ref) {
   return nb::response_view(ref.get());
 }
 
-/// True if `view` lies within `buffer` (an empty view always does).
-bool inside(std::string_view buffer, std::string_view view) {
-  if (view.empty()) {
-    return true;
-  }
-  const std::less_equal<const char*> le;
-  return le(buffer.data(), view.data()) && le(view.data() + view.size(), buffer.data() + buffer.size());
-}
-
 void check_views_inside(std::string_view buffer, const from_function_view& r) {
-  auto address = [&](const address_view& a) {
-    CHECK(inside(buffer, a.namespace_name));
-    CHECK(inside(buffer, a.type));
-    CHECK(inside(buffer, a.id));
-  };
-  auto value = [&](const typed_value_view& v) {
-    CHECK(inside(buffer, v.type_name));
-    CHECK(inside(buffer, v.value));
-  };
-  for (const auto& m : r.mutations) {
-    CHECK(inside(buffer, m.state_name));
-    value(m.value);
-  }
-  for (const auto& m : r.messages) {
-    address(m.target);
-    value(m.argument);
-  }
-  for (const auto& d : r.delayed) {
-    address(d.target);
-    value(d.argument);
-    CHECK(inside(buffer, d.cancellation_token));
-  }
-  for (const auto& e : r.egresses) {
-    CHECK(inside(buffer, e.egress_namespace));
-    CHECK(inside(buffer, e.egress_type));
-    value(e.argument);
-  }
-  for (const auto& m : r.missing_values) {
-    CHECK(inside(buffer, m.state_name));
-    CHECK(inside(buffer, m.type_name));
-  }
+  CHECK(statefun::test::all_inside(buffer, r));
 }
 
 /// `r` written again through the writer (the way a function would answer with these effects).

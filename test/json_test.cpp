@@ -10,15 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "support/doctest.hpp"
+#include "support/values.hpp"
 
 namespace {
 
-struct user {
-  std::string name;
-  std::int32_t credit = 0;
-  friend bool operator==(const user&, const user&) = default;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, name, credit)
+using statefun::test::user;
 
 struct ledger {
   std::int64_t balance = 0;
@@ -33,21 +29,12 @@ struct badly_named {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(badly_named, n)
 
-template <class T>
-std::string encode(const T& value) {
-  std::string out;
-  statefun::type<T>::encode(value, out);
-  return out;
-}
+using statefun::test::encode;
 
-template <class T>
-T decode(std::string_view bytes) {
-  return statefun::type<T>::decode(bytes);
-}
+using statefun::test::decode;
 
 }  // namespace
 
-STATEFUN_JSON_TYPE(user, "vec/User");
 STATEFUN_JSON_TYPE(ledger, "vec/Ledger");
 STATEFUN_JSON_TYPE(nlohmann::json, "vec/Json");
 STATEFUN_JSON_TYPE(badly_named, "vec/Badly/Named");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/doctest.hpp"
+#include "support/values.hpp"
 
 using namespace std::string_literals;
 using namespace std::string_view_literals;
@@ -19,11 +20,7 @@ using statefun::message_to;
 
 namespace {
 
-struct user {
-  std::string name;
-  std::int32_t credit = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, name, credit)
+using statefun::test::user;
 
 template <class Builder>
 concept value_on_lvalue = requires(Builder& b) {
@@ -32,7 +29,6 @@ concept value_on_lvalue = requires(Builder& b) {
 
 }  // namespace
 
-STATEFUN_JSON_TYPE(user, "vec/User");
 
 // A builder is used once: value() consumes it.
 static_assert(!value_on_lvalue<statefun::message_builder>);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "support/doctest.hpp"
+#include "support/values.hpp"
 
 // A real protobuf message needs libprotobuf at link time, which the unit binary does not link.
 // Build with -DSTATEFUN_TEST_LIBPROTOBUF and -lprotobuf to add the test against
@@ -91,12 +92,7 @@ struct not_default_constructible {
   std::string GetTypeName() const { return "a.B"; }
 };
 
-template <class T>
-std::string encode(const T& value) {
-  std::string out;
-  statefun::type<T>::encode(value, out);
-  return out;
-}
+using statefun::test::encode;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include "support/doctest.hpp"
 #include "support/files.hpp"
 #include "support/nanopb_reference.hpp"
+#include "support/views_inside.hpp"
 
 #include <pthread.h>
 
@@ -176,37 +177,9 @@ void check_same_as_nanopb(std::string_view bytes, const invocation_batch_view& o
   CHECK_MESSAGE(*converted == ours, nb::describe(*converted), "\nvs ours\n", nb::describe(ours));
 }
 
-/// True if `view` lies within `buffer` (an empty view points nowhere, so it always does).
-bool inside(std::string_view buffer, std::string_view view) {
-  if (view.empty()) {
-    return true;
-  }
-  const std::less_equal<const char*> le;
-  return le(buffer.data(), view.data()) && le(view.data() + view.size(), buffer.data() + buffer.size());
-}
-
 /// Every non-empty view of `batch` points into `buffer`.
 void check_views_inside(std::string_view buffer, const invocation_batch_view& batch) {
-  auto check_address = [&](const address_view& a) {
-    CHECK(inside(buffer, a.namespace_name));
-    CHECK(inside(buffer, a.type));
-    CHECK(inside(buffer, a.id));
-  };
-  auto check_value = [&](const typed_value_view& v) {
-    CHECK(inside(buffer, v.type_name));
-    CHECK(inside(buffer, v.value));
-  };
-  check_address(batch.target);
-  for (const auto& s : batch.states) {
-    CHECK(inside(buffer, s.name));
-    check_value(s.value);
-  }
-  for (const auto& i : batch.invocations) {
-    if (i.caller) {
-      check_address(*i.caller);
-    }
-    check_value(i.argument);
-  }
+  CHECK(statefun::test::all_inside(buffer, batch));
 }
 
 /// Runs `body` on a thread with a `stack_bytes` stack: deep recursion there overflows it.

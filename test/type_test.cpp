@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "support/doctest.hpp"
+#include "support/values.hpp"
 
 // Expected bytes are written out by hand from PROTOCOL.md ("built-in value types") and
 // vectors/vectors.md, never produced by the code under test.
@@ -51,17 +52,9 @@ std::string hex(std::string_view text) {
   return out;
 }
 
-template <class T>
-std::string encode(const T& value) {
-  std::string out;
-  statefun::type<T>::encode(value, out);
-  return out;
-}
+using statefun::test::encode;
 
-template <class T>
-T decode(std::string_view bytes) {
-  return statefun::type<T>::decode(bytes);
-}
+using statefun::test::decode;
 
 template <class T>
 T round_trip(const T& value) {

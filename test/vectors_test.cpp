@@ -6,6 +6,7 @@
 #include <statefun/json.hpp>
 
 #include "support/doctest.hpp"
+#include "support/values.hpp"
 #include "support/equivalent.hpp"
 #include "support/files.hpp"
 
@@ -14,14 +15,6 @@
 #include <cstdint>
 #include <string>
 
-namespace vec {
-struct user {
-  std::string name;
-  int credit = 0;
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(user, name, credit)
-}  // namespace vec
-STATEFUN_JSON_TYPE(vec::user, "vec/User");
 
 namespace {
 
@@ -45,7 +38,7 @@ statefun::functions vector_functions() {
   static constexpr statefun::value_spec<double> d{"d"};
   static constexpr statefun::value_spec<bool> b{"b"};
   static constexpr statefun::value_spec<std::string> s{"s"};
-  static constexpr statefun::value_spec<vec::user> u{"u"};
+  static constexpr statefun::value_spec<statefun::test::user> u{"u"};
   static constexpr statefun::value_spec<std::string> name{"name"};
 
   statefun::functions fns;
@@ -58,7 +51,7 @@ statefun::functions vector_functions() {
     ctx.storage().set(d, -0.25);
     ctx.storage().set(b, false);
     ctx.storage().set(s, std::string("h\xC3\xA9llo \xE2\x9C\x93"));
-    ctx.storage().set(u, vec::user{"ann", 12});
+    ctx.storage().set(u, statefun::test::user{"ann", 12});
   });
   fns.bind("vec/deleter", {count, name}, [](context& ctx, const message&) { ctx.storage().remove(count); });
   fns.bind("vec/reader", {count}, [](context& ctx, const message&) { (void)ctx.storage().get(count); });
@@ -70,19 +63,19 @@ statefun::functions vector_functions() {
   fns.bind("vec/messenger", [](context& ctx, const message&) {
     ctx.send(statefun::message_to({"vec/counter", "x"}).value("hi"));
     ctx.send(statefun::message_to({"vec/counter", "y"}).value(42));
-    ctx.send(statefun::message_to({"vec/counter", "z"}).value(vec::user{"bo", 3}));
+    ctx.send(statefun::message_to({"vec/counter", "z"}).value(statefun::test::user{"bo", 3}));
     ctx.send_after(1500ms, statefun::message_to({"vec/counter", "x"}).value("later"));
     ctx.send_after(2s, statefun::message_to({"vec/counter", "x"}).value(7), statefun::cancellation_token{"tok-1"});
     ctx.cancel_delayed_message(statefun::cancellation_token{"tok-0"});
     ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("out").key("k").value("a string"));
     ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("ints").value(258));
     ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("doubles").key("d").value(2.5));
-    ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("typed").value(vec::user{"cy", 1}));
+    ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("typed").value(statefun::test::user{"cy", 1}));
     ctx.send_egress(
         statefun::kinesis_egress{"vec/kinesis"}.stream("s1").partition_key("p").explicit_hash_key("123").value("v"));
     const std::array<std::byte, 2> raw{std::byte{0}, std::byte{1}};
     ctx.send_egress(statefun::kinesis_egress{"vec/kinesis"}.stream("s2").partition_key("p2").value(std::span(raw)));
-    ctx.send_egress(statefun::egress_to("vec/generic").value(vec::user{"di", 0}));
+    ctx.send_egress(statefun::egress_to("vec/generic").value(statefun::test::user{"di", 0}));
   });
   return fns;
 }

@@ -268,61 +268,16 @@ struct from_function_view {
     egresses.clear();
   }
 
-  // Each reader below walks one embedded message; `each` dispatches its fields.
-  template <class Each>
-  static void walk(detail::wire_reader& parent, std::string_view payload, Each&& each) {
-    detail::wire_reader r = parent.nested(payload);
-    detail::wire_field field;
-    while (r.next(field)) {
-      if (!each(r, field)) {
-        r.skip(field);
-      }
-    }
-    parent.absorb(r);
-  }
-
-  template <class Each>
-  static void walk_field(detail::wire_reader& parent, const detail::wire_field& at, Each&& each) {
-    std::string_view payload;
-    if (parent.expect(at, detail::wire_type::length_delimited) && parent.read_bytes(payload)) {
-      walk(parent, payload, std::forward<Each>(each));
-    }
-  }
-
-  static bool read_string(detail::wire_reader& r, const detail::wire_field& field, std::string_view& out) {
-    if (r.expect(field, detail::wire_type::length_delimited)) {
-      r.read_bytes(out);
-    }
-    return true;
-  }
-
-  static bool read_varint(detail::wire_reader& r, const detail::wire_field& field, auto& out) {
-    if (r.expect(field, detail::wire_type::varint)) {
-      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(out)>, bool>) {
-        r.read_bool(out);
-      } else if constexpr (sizeof(out) == 8) {
-        std::int64_t v = 0;
-        r.read_int64(v);
-        out = static_cast<std::remove_cvref_t<decltype(out)>>(v);
-      } else {
-        std::int32_t v = 0;
-        r.read_int32(v);
-        out = static_cast<std::remove_cvref_t<decltype(out)>>(v);
-      }
-    }
-    return true;
-  }
-
   void read_result(detail::wire_reader& parent, std::string_view payload) {
     namespace f = detail::fields;
-    walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
+    wire::walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
         case f::response::state_mutations: {
           auto& m = mutations.emplace_back();
-          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+          wire::walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
             switch (g.number) {
-              case f::mutation::mutation_type: return read_varint(s, g, m.type);
-              case f::mutation::state_name: return read_string(s, g, m.state_name);
+              case f::mutation::mutation_type: return wire::read_varint(s, g, m.type);
+              case f::mutation::state_name: return wire::read_string(s, g, m.state_name);
               case f::mutation::state_value: return wire::read_message(s, g, m.value), true;
               default: return false;
             }
@@ -331,7 +286,7 @@ struct from_function_view {
         }
         case f::response::outgoing_messages: {
           auto& m = messages.emplace_back();
-          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+          wire::walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
             switch (g.number) {
               case f::outgoing::target: return wire::read_message(s, g, m.target), true;
               case f::outgoing::argument: return wire::read_message(s, g, m.argument), true;
@@ -342,13 +297,13 @@ struct from_function_view {
         }
         case f::response::delayed_invocations: {
           auto& d = delayed.emplace_back();
-          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+          wire::walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
             switch (g.number) {
-              case f::delayed::delay_in_ms: return read_varint(s, g, d.delay_ms);
+              case f::delayed::delay_in_ms: return wire::read_varint(s, g, d.delay_ms);
               case f::delayed::target: return wire::read_message(s, g, d.target), true;
               case f::delayed::argument: return wire::read_message(s, g, d.argument), true;
-              case f::delayed::is_cancellation_request: return read_varint(s, g, d.is_cancellation);
-              case f::delayed::cancellation_token: return read_string(s, g, d.cancellation_token);
+              case f::delayed::is_cancellation_request: return wire::read_varint(s, g, d.is_cancellation);
+              case f::delayed::cancellation_token: return wire::read_string(s, g, d.cancellation_token);
               default: return false;
             }
           });
@@ -356,10 +311,10 @@ struct from_function_view {
         }
         case f::response::outgoing_egresses: {
           auto& e = egresses.emplace_back();
-          walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+          wire::walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
             switch (g.number) {
-              case f::egress::egress_namespace: return read_string(s, g, e.egress_namespace);
-              case f::egress::egress_type: return read_string(s, g, e.egress_type);
+              case f::egress::egress_namespace: return wire::read_string(s, g, e.egress_namespace);
+              case f::egress::egress_type: return wire::read_string(s, g, e.egress_type);
               case f::egress::argument: return wire::read_message(s, g, e.argument), true;
               default: return false;
             }
@@ -374,20 +329,20 @@ struct from_function_view {
 
   void read_incomplete(detail::wire_reader& parent, std::string_view payload) {
     namespace f = detail::fields;
-    walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
+    wire::walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
       if (field.number != f::incomplete_context::missing_values) {
         return false;
       }
       auto& m = missing_values.emplace_back();
-      walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
+      wire::walk_field(r, field, [&](detail::wire_reader& s, const detail::wire_field& g) {
         switch (g.number) {
-          case f::value_spec::state_name: return read_string(s, g, m.state_name);
-          case f::value_spec::type_typename: return read_string(s, g, m.type_name);
+          case f::value_spec::state_name: return wire::read_string(s, g, m.state_name);
+          case f::value_spec::type_typename: return wire::read_string(s, g, m.type_name);
           case f::value_spec::expiration_spec:
-            walk_field(s, g, [&](detail::wire_reader& t, const detail::wire_field& h) {
+            wire::walk_field(s, g, [&](detail::wire_reader& t, const detail::wire_field& h) {
               switch (h.number) {
-                case f::expiration_spec::mode: return read_varint(t, h, m.mode);
-                case f::expiration_spec::expire_after_millis: return read_varint(t, h, m.expire_after_ms);
+                case f::expiration_spec::mode: return wire::read_varint(t, h, m.mode);
+                case f::expiration_spec::expire_after_millis: return wire::read_varint(t, h, m.expire_after_ms);
                 default: return false;
               }
             });

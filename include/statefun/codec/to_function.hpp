@@ -120,76 +120,36 @@ struct invocation_batch_view {
  private:
   void read_batch(detail::wire_reader& parent, std::string_view payload) {
     namespace f = detail::fields;
-    detail::wire_reader r = parent.nested(payload);
-    detail::wire_field field;
-    while (r.next(field)) {
+    wire::walk(parent, payload, [this](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
-        case f::batch::target:
-          wire::read_message(r, field, target);
-          break;
-        case f::batch::state:
-          read_state(r, field, states.emplace_back());
-          break;
-        case f::batch::invocations:
-          read_invocation(r, field, invocations.emplace_back());
-          break;
-        default:
-          r.skip(field);
+        case f::batch::target: return wire::read_message(r, field, target);
+        case f::batch::state: return read_state(r, field, states.emplace_back());
+        case f::batch::invocations: return read_invocation(r, field, invocations.emplace_back());
+        default: return false;
       }
-    }
-    parent.absorb(r);
+    });
   }
 
-  static void read_state(detail::wire_reader& parent, const detail::wire_field& at, state_view& out) {
+  static bool read_state(detail::wire_reader& parent, const detail::wire_field& at, state_view& out) {
     namespace f = detail::fields::persisted_value;
-    std::string_view payload;
-    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
-      return;
-    }
-    detail::wire_reader r = parent.nested(payload);
-    detail::wire_field field;
-    while (r.next(field)) {
+    return wire::walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
-        case f::state_name:
-          if (r.expect(field, detail::wire_type::length_delimited)) {
-            r.read_bytes(out.name);
-          }
-          break;
-        case f::state_value:
-          out.has_state_value = wire::read_message(r, field, out.value);
-          break;
-        default:
-          r.skip(field);
+        case f::state_name: return wire::read_string(r, field, out.name);
+        case f::state_value: return out.has_state_value = wire::read_message(r, field, out.value), true;
+        default: return false;
       }
-    }
-    parent.absorb(r);
+    });
   }
 
-  static void read_invocation(detail::wire_reader& parent, const detail::wire_field& at,
-                              invocation_view& out) {
+  static bool read_invocation(detail::wire_reader& parent, const detail::wire_field& at, invocation_view& out) {
     namespace f = detail::fields::invocation;
-    std::string_view payload;
-    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
-      return;
-    }
-    detail::wire_reader r = parent.nested(payload);
-    detail::wire_field field;
-    while (r.next(field)) {
+    return wire::walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
-        case f::caller:
-          if (!out.caller) {
-            out.caller.emplace();
-          }
-          wire::read_message(r, field, *out.caller);
-          break;
-        case f::argument:
-          wire::read_message(r, field, out.argument);
-          break;
-        default:
-          r.skip(field);
+        case f::caller: return wire::read_message(r, field, out.caller ? *out.caller : out.caller.emplace()), true;
+        case f::argument: return wire::read_message(r, field, out.argument), true;
+        default: return false;
       }
-    }
-    parent.absorb(r);
+    });
   }
 
   static std::size_t state_size(const state_view& state) noexcept {

@@ -9,8 +9,11 @@
 #include <statefun/error.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace statefun::inline v0::codec {
 
@@ -51,71 +54,84 @@ struct decode_result {
 
 namespace wire {
 
-/// Reads an `Address` payload into `out`, merging into what is there (protobuf semantics for a
-/// repeated occurrence of a singular message field).
-inline bool read(detail::wire_reader& parent, std::string_view payload, address_view& out) {
-  namespace f = detail::fields::address;
+/**
+ * Walks the fields of the embedded message `payload` of `parent`. `each(reader, field)` reads a
+ * field it knows, or returns false to have an unknown field skipped. A failure inside becomes
+ * the failure of `parent`.
+ */
+template <class Each>
+bool walk(detail::wire_reader& parent, std::string_view payload, Each&& each) {
   detail::wire_reader r = parent.nested(payload);
   detail::wire_field field;
   while (r.next(field)) {
-    switch (field.number) {
-      case f::namespace_name:
-        if (r.expect(field, detail::wire_type::length_delimited)) {
-          r.read_bytes(out.namespace_name);
-        }
-        break;
-      case f::type:
-        if (r.expect(field, detail::wire_type::length_delimited)) {
-          r.read_bytes(out.type);
-        }
-        break;
-      case f::id:
-        if (r.expect(field, detail::wire_type::length_delimited)) {
-          r.read_bytes(out.id);
-        }
-        break;
-      default:
-        r.skip(field);
+    if (!each(r, field) && !r.failed()) {
+      r.skip(field);
     }
   }
   return parent.absorb(r);
 }
 
-/// Reads a `TypedValue` payload into `out`, merging into what is there.
-inline bool read(detail::wire_reader& parent, std::string_view payload, typed_value_view& out) {
-  namespace f = detail::fields::typed_value;
-  detail::wire_reader r = parent.nested(payload);
-  detail::wire_field field;
-  while (r.next(field)) {
-    switch (field.number) {
-      case f::type_name:
-        if (r.expect(field, detail::wire_type::length_delimited)) {
-          r.read_bytes(out.type_name);
-        }
-        break;
-      case f::has_value:
-        if (r.expect(field, detail::wire_type::varint)) {
-          r.read_bool(out.has_value);
-        }
-        break;
-      case f::value:
-        if (r.expect(field, detail::wire_type::length_delimited)) {
-          r.read_bytes(out.value);
-        }
-        break;
-      default:
-        r.skip(field);
-    }
-  }
-  return parent.absorb(r);
-}
-
-/// Reads the payload of an embedded-message field of `parent` into `out`.
-template <class View>
-bool read_message(detail::wire_reader& parent, const detail::wire_field& field, View& out) {
+/// Walks the embedded message held by field `at` of `parent` (see `walk`).
+template <class Each>
+bool walk_field(detail::wire_reader& parent, const detail::wire_field& at, Each&& each) {
   std::string_view payload;
-  return parent.expect(field, detail::wire_type::length_delimited) && parent.read_bytes(payload) &&
-         read(parent, payload, out);
+  return parent.expect(at, detail::wire_type::length_delimited) && parent.read_bytes(payload) &&
+         walk(parent, payload, std::forward<Each>(each));
+}
+
+/// Reads a string or bytes field as a view. Always true: a failure is kept by the reader.
+inline bool read_string(detail::wire_reader& r, const detail::wire_field& field, std::string_view& out) {
+  if (r.expect(field, detail::wire_type::length_delimited)) {
+    r.read_bytes(out);
+  }
+  return true;
+}
+
+/// Reads a bool, int32, int64 or enum field. Always true: a failure is kept by the reader.
+template <class Value>
+bool read_varint(detail::wire_reader& r, const detail::wire_field& field, Value& out) {
+  if (!r.expect(field, detail::wire_type::varint)) {
+    return true;
+  }
+  if constexpr (std::is_same_v<Value, bool>) {
+    r.read_bool(out);
+  } else if constexpr (sizeof(Value) == 8) {
+    std::int64_t v = 0;
+    r.read_int64(v);
+    out = static_cast<Value>(v);
+  } else {
+    std::int32_t v = 0;
+    r.read_int32(v);
+    out = static_cast<Value>(v);
+  }
+  return true;
+}
+
+/// Reads an `Address` held by field `at`, merging into `out` (protobuf's rule for a singular
+/// message field that occurs more than once).
+inline bool read_message(detail::wire_reader& parent, const detail::wire_field& at, address_view& out) {
+  namespace f = detail::fields::address;
+  return walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
+    switch (field.number) {
+      case f::namespace_name: return read_string(r, field, out.namespace_name);
+      case f::type: return read_string(r, field, out.type);
+      case f::id: return read_string(r, field, out.id);
+      default: return false;
+    }
+  });
+}
+
+/// Reads a `TypedValue` held by field `at`, merging into `out`.
+inline bool read_message(detail::wire_reader& parent, const detail::wire_field& at, typed_value_view& out) {
+  namespace f = detail::fields::typed_value;
+  return walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
+    switch (field.number) {
+      case f::type_name: return read_string(r, field, out.type_name);
+      case f::has_value: return read_varint(r, field, out.has_value);
+      case f::value: return read_string(r, field, out.value);
+      default: return false;
+    }
+  });
 }
 
 [[nodiscard]] inline std::size_t size(const address_view& a) noexcept {
