@@ -139,7 +139,9 @@ class kafka_egress {
     std::string value_bytes;
     detail::append_record_value(v, value_bytes);
     std::string record;
-    detail::wire_writer w(record);
+    detail::wire_writer w(record, detail::string_field_size(f::key, key_.size()) +
+                                      detail::string_field_size(f::value_bytes, value_bytes.size()) +
+                                      detail::string_field_size(f::topic, topic_.size()));
     w.string_field(f::key, key_);
     w.string_field(f::value_bytes, value_bytes);
     w.string_field(f::topic, topic_);
@@ -189,7 +191,10 @@ class kinesis_egress {
     std::string value_bytes;
     detail::append_record_value(v, value_bytes);
     std::string record;
-    detail::wire_writer w(record);
+    detail::wire_writer w(record, detail::string_field_size(f::partition_key, partition_key_.size()) +
+                                      detail::string_field_size(f::value_bytes, value_bytes.size()) +
+                                      detail::string_field_size(f::stream, stream_.size()) +
+                                      detail::string_field_size(f::explicit_hash_key, explicit_hash_key_.size()));
     w.string_field(f::partition_key, partition_key_);
     w.string_field(f::value_bytes, value_bytes);
     w.string_field(f::stream, stream_);

@@ -90,16 +90,24 @@ class request_reply_handler {
     if (const auto decoded = batch_.decode(request); !decoded) {
       return {nullptr, unexpected(decoded.to_error())};
     }
-    if (!self_.type.try_assign(batch_.target.namespace_name, batch_.target.type)) {
-      return {nullptr, unexpected(error{errc::invalid_address, "target type '" +
-                                                                   std::string(batch_.target.namespace_name) +
-                                                                   "/" + std::string(batch_.target.type) + "'"})};
+    // A handler (one per connection) mostly sees one function type after another: keep the
+    // last one's name and lookup instead of rebuilding the string and hashing it again.
+    const codec::address_view& target = batch_.target;
+    if (function_ == nullptr || target.type != self_.type.name() ||
+        target.namespace_name != self_.type.namespace_name()) {
+      function_ = nullptr;
+      if (!self_.type.try_assign(target.namespace_name, target.type)) {
+        return {nullptr, unexpected(error{errc::invalid_address, "target type '" +
+                                                                     std::string(target.namespace_name) +
+                                                                     "/" + std::string(target.type) + "'"})};
+      }
+      function_ = functions_->find(self_.type.str());
+      if (function_ == nullptr) {
+        return {nullptr, unexpected(error{errc::unknown_function, self_.type.str()})};
+      }
     }
-    self_.id.assign(batch_.target.id);
-    const detail::bound_function* function = functions_->find(self_.type.str());
-    if (function == nullptr) {
-      return {nullptr, unexpected(error{errc::unknown_function, self_.type.str()})};
-    }
+    self_.id.assign(target.id);
+    const detail::bound_function* function = function_;
     if (attach_states(*function)) {
       return {function, std::string_view{}};
     }
@@ -126,6 +134,7 @@ class request_reply_handler {
       }
       cell.incoming_present = sent->holds_value();
       cell.incoming_type = sent->has_state_value ? sent->value.type_name : std::string_view{};
+      cell.incoming_type_matches = cell.incoming_type.empty() || cell.incoming_type == cell.declared_type;
       cell.incoming_value = sent->value.value;
     }
     return missing_.empty();
@@ -238,6 +247,8 @@ class request_reply_handler {
   }
 
   const functions* functions_;
+  /// The function bound to `self_.type`, or null when that is not known yet.
+  const detail::bound_function* function_ = nullptr;
   codec::invocation_batch_view batch_;
   address self_{type_name("-/-"), {}};
   std::optional<address> caller_;

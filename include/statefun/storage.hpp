@@ -28,6 +28,8 @@ struct state_cell {
   std::string_view incoming_type;
   std::string_view incoming_value;
   bool incoming_present = false;
+  /// `incoming_type` is empty or equals `declared_type` (compared once per batch).
+  bool incoming_type_matches = true;
   change changed = change::none;
   /// The encoded value written in this batch (when `changed == modified`).
   std::string pending;
@@ -102,9 +104,14 @@ class storage {
 
  private:
   [[nodiscard]] detail::state_cell& find(std::string_view name, std::string_view type) const {
+    // Names and type names usually come from the very value_spec that declared the cell, so
+    // comparing addresses first skips two memcmp calls per access.
+    auto same = [](std::string_view a, std::string_view b) {
+      return a.size() == b.size() && (a.data() == b.data() || a == b);
+    };
     for (detail::state_cell& cell : cells_) {
-      if (cell.name == name) {
-        if (cell.declared_type != type) {
+      if (same(cell.name, name)) {
+        if (!same(cell.declared_type, type)) {
           throw type_mismatch("statefun: state '" + std::string(name) + "' of function '" +
                               function_->str() + "' is declared as '" +
                               std::string(cell.declared_type) + "', not '" + std::string(type) + "'");
@@ -117,7 +124,7 @@ class storage {
   }
 
   void check_incoming_type(const detail::state_cell& cell, const char* verb) const {
-    if (!cell.incoming_type.empty() && cell.incoming_type != cell.declared_type) {
+    if (!cell.incoming_type_matches) {
       throw type_mismatch("statefun: state '" + std::string(cell.name) + "' of function '" +
                           function_->str() + "' is held by the runtime as '" +
                           std::string(cell.incoming_type) + "' but " + verb + " as '" +

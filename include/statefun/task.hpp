@@ -87,6 +87,11 @@ class task_promise_base {
   bool start(std::coroutine_handle<> self, std::coroutine_handle<> awaiting) noexcept {
     continuation_ = awaiting;
     self.resume();
+    // Finished synchronously: the final awaiter already set the flag, and nobody else will
+    // touch it again, so a plain load decides (no locked instruction on the common path).
+    if (completed_.load(std::memory_order_acquire)) {
+      return false;
+    }
     return !completed_.exchange(true, std::memory_order_acq_rel);
   }
 

@@ -88,7 +88,7 @@ template <class Unsigned>
 void write_fixed_wrapper(Unsigned bits, std::string& out) {
   // proto3 leaves a zero field out, so zero (but not -0.0) encodes as no bytes at all.
   if (bits != 0) {
-    wire_writer writer(out);
+    wire_writer writer(out, key_size(1) + sizeof(Unsigned));
     if constexpr (sizeof(Unsigned) == 4) {
       writer.fixed32_field(1, bits);
     } else {
@@ -100,6 +100,13 @@ void write_fixed_wrapper(Unsigned bits, std::string& out) {
 template <class Unsigned>
 Unsigned read_fixed_wrapper(std::string_view bytes, std::string_view type_name) {
   Unsigned bits = 0;
+  // What every SDK writes: exactly field 1 once. Anything else takes the general path.
+  if (bytes.size() == 1 + sizeof(Unsigned) && bytes[0] == (sizeof(Unsigned) == 4 ? '\x0D' : '\x09')) {
+    for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
+      bits |= static_cast<Unsigned>(static_cast<unsigned char>(bytes[1 + i])) << (8 * i);
+    }
+    return bits;
+  }
   constexpr auto wire = sizeof(Unsigned) == 4 ? wire_type::fixed32 : wire_type::fixed64;
   read_wrapper(bytes, wire, type_name, [&](wire_reader& r) {
     if constexpr (sizeof(Unsigned) == 4) {
@@ -117,7 +124,9 @@ Unsigned read_fixed_wrapper(std::string_view bytes, std::string_view type_name) 
 template <>
 struct type<bool> {
   static constexpr std::string_view name() noexcept { return "io.statefun.types/bool"; }
-  static void encode(bool value, std::string& out) { detail::wire_writer(out).bool_field(1, value); }
+  static void encode(bool value, std::string& out) {
+    detail::wire_writer(out, detail::bool_field_size(1, value)).bool_field(1, value);
+  }
   static bool decode(std::string_view bytes) {
     bool value = false;
     detail::read_wrapper(bytes, detail::wire_type::varint, name(),
@@ -180,7 +189,7 @@ template <>
 struct type<std::string_view> {
   static constexpr std::string_view name() noexcept { return "io.statefun.types/string"; }
   static void encode(std::string_view value, std::string& out) {
-    detail::wire_writer(out).string_field(1, value);
+    detail::wire_writer(out, detail::string_field_size(1, value.size())).string_field(1, value);
   }
   static std::string_view decode(std::string_view bytes) {
     std::string_view value;

@@ -92,7 +92,7 @@ class from_function_writer {
         detail::int_field_size(f::mutation_type, static_cast<std::int32_t>(m.type)) +
         detail::string_field_size(f::state_name, m.state_name.size()) +
         (modify ? wire::field_size(f::state_value, m.value) : 0);
-    detail::wire_writer w(mutations_);
+    detail::wire_writer w(mutations_, detail::delimited_size(detail::fields::response::state_mutations, size));
     w.message_header(detail::fields::response::state_mutations, size);
     w.int_field(f::mutation_type, static_cast<std::int32_t>(m.type));
     w.string_field(f::state_name, m.state_name);
@@ -103,9 +103,9 @@ class from_function_writer {
 
   void add_message(const message_view& m) {
     namespace f = detail::fields::outgoing;
-    detail::wire_writer w(messages_);
-    w.message_header(detail::fields::response::outgoing_messages,
-                     wire::field_size(f::target, m.target) + wire::field_size(f::argument, m.argument));
+    const std::size_t size = wire::field_size(f::target, m.target) + wire::field_size(f::argument, m.argument);
+    detail::wire_writer w(messages_, detail::delimited_size(detail::fields::response::outgoing_messages, size));
+    w.message_header(detail::fields::response::outgoing_messages, size);
     wire::write(w, f::target, m.target);
     wire::write(w, f::argument, m.argument);
   }
@@ -119,7 +119,7 @@ class from_function_writer {
     if (!d.is_cancellation) {
       size += wire::field_size(f::target, d.target) + wire::field_size(f::argument, d.argument);
     }
-    detail::wire_writer w(delayed_);
+    detail::wire_writer w(delayed_, detail::delimited_size(detail::fields::response::delayed_invocations, size));
     w.message_header(detail::fields::response::delayed_invocations, size);
     w.int_field(f::delay_in_ms, d.delay_ms);
     if (!d.is_cancellation) {
@@ -132,11 +132,11 @@ class from_function_writer {
 
   void add_egress(const egress_view& e) {
     namespace f = detail::fields::egress;
-    detail::wire_writer w(egresses_);
-    w.message_header(detail::fields::response::outgoing_egresses,
-                     detail::string_field_size(f::egress_namespace, e.egress_namespace.size()) +
-                         detail::string_field_size(f::egress_type, e.egress_type.size()) +
-                         wire::field_size(f::argument, e.argument));
+    const std::size_t size = detail::string_field_size(f::egress_namespace, e.egress_namespace.size()) +
+                             detail::string_field_size(f::egress_type, e.egress_type.size()) +
+                             wire::field_size(f::argument, e.argument);
+    detail::wire_writer w(egresses_, detail::delimited_size(detail::fields::response::outgoing_egresses, size));
+    w.message_header(detail::fields::response::outgoing_egresses, size);
     w.string_field(f::egress_namespace, e.egress_namespace);
     w.string_field(f::egress_type, e.egress_type);
     wire::write(w, f::argument, e.argument);
@@ -150,13 +150,13 @@ class from_function_writer {
       return;
     }
     const std::size_t size = mutations_.size() + messages_.size() + delayed_.size() + egresses_.size();
-    out.reserve(size + 8);
-    detail::wire_writer w(out);
+    detail::wire_writer w(out, detail::delimited_size(detail::fields::from_function::invocation_result, size));
     w.message_header(detail::fields::from_function::invocation_result, size);
-    w.raw(mutations_);
-    w.raw(messages_);
-    w.raw(delayed_);
-    w.raw(egresses_);
+    for (const std::string* part : {&mutations_, &messages_, &delayed_, &egresses_}) {
+      if (!part->empty()) {
+        w.raw(*part);
+      }
+    }
   }
 
   /// Writes `FromFunction{incomplete_invocation_context}` listing `missing` in order to `out`
@@ -179,7 +179,7 @@ class from_function_writer {
       size += detail::delimited_size(f::incomplete_context::missing_values, spec_size(m));
     }
     out.clear();
-    detail::wire_writer w(out);
+    detail::wire_writer w(out, detail::delimited_size(f::from_function::incomplete_context, size));
     w.message_header(f::from_function::incomplete_context, size);
     for (const auto& m : missing) {
       w.message_header(f::incomplete_context::missing_values, spec_size(m));

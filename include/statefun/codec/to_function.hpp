@@ -91,8 +91,9 @@ struct invocation_batch_view {
   /// Appends this batch, encoded as a `ToFunction`, to `out`.
   void encode(std::string& out) const {
     namespace f = detail::fields;
-    detail::wire_writer w(out);
-    w.message_header(f::to_function::invocation, batch_size());
+    const std::size_t size = batch_size();
+    detail::wire_writer w(out, detail::delimited_size(f::to_function::invocation, size));
+    w.message_header(f::to_function::invocation, size);
     wire::write(w, f::batch::target, target);
     for (const auto& state : states) {
       w.message_header(f::batch::state, state_size(state));
@@ -132,7 +133,23 @@ struct invocation_batch_view {
 
   static bool read_state(detail::wire_reader& parent, const detail::wire_field& at, state_view& out) {
     namespace f = detail::fields::persisted_value;
-    return wire::walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
+    std::string_view payload;
+    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
+      return false;  // `parent` has failed and keeps why
+    }
+    constexpr auto bytes = detail::wire_type::length_delimited;
+    static constexpr unsigned char keys[] = {wire::key_byte(f::state_name, bytes),
+                                             wire::key_byte(f::state_value, bytes)};
+    if (wire::read_in_order(payload, keys, [&parent, &out](std::size_t i, std::string_view v) {
+          if (i == 0) {
+            out.name = v;
+          } else {
+            out.has_state_value = wire::read_payload(parent, v, out.value);
+          }
+        })) {
+      return true;
+    }
+    return wire::walk(parent, payload, [&out](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
         case f::state_name: return wire::read_string(r, field, out.name);
         case f::state_value: return out.has_state_value = wire::read_message(r, field, out.value), true;
@@ -143,7 +160,22 @@ struct invocation_batch_view {
 
   static bool read_invocation(detail::wire_reader& parent, const detail::wire_field& at, invocation_view& out) {
     namespace f = detail::fields::invocation;
-    return wire::walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
+    std::string_view payload;
+    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
+      return false;  // `parent` has failed and keeps why
+    }
+    constexpr auto bytes = detail::wire_type::length_delimited;
+    static constexpr unsigned char keys[] = {wire::key_byte(f::caller, bytes), wire::key_byte(f::argument, bytes)};
+    if (wire::read_in_order(payload, keys, [&parent, &out](std::size_t i, std::string_view v) {
+          if (i == 0) {
+            wire::read_payload(parent, v, out.caller ? *out.caller : out.caller.emplace());
+          } else {
+            wire::read_payload(parent, v, out.argument);
+          }
+        })) {
+      return true;
+    }
+    return wire::walk(parent, payload, [&out](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
         case f::caller: return wire::read_message(r, field, out.caller ? *out.caller : out.caller.emplace()), true;
         case f::argument: return wire::read_message(r, field, out.argument), true;

@@ -79,6 +79,45 @@ bool walk_field(detail::wire_reader& parent, const detail::wire_field& at, Each&
          walk(parent, payload, std::forward<Each>(each));
 }
 
+/**
+ * The fast path for what every SDK writes: reads `payload` if its fields appear in field order,
+ * each at most once, with one-byte keys (`keys`, in order) and one-byte lengths or varints.
+ * `store(i, bytes)` keeps field i (for a varint, `bytes` is its one byte). Returns false as
+ * soon as the payload looks any different; the caller then walks it from the start, and what
+ * was stored is simply stored again (the last occurrence of a field wins).
+ */
+template <std::size_t N, class Store>
+[[gnu::always_inline]] inline bool read_in_order(std::string_view payload, const unsigned char (&keys)[N],
+                                                  Store&& store) {
+  const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+  const auto* const end = p + payload.size();
+  for (std::size_t i = 0; i < N && p != end; ++i) {
+    if (*p != keys[i]) {
+      continue;  // field i is absent (proto3 leaves default values out)
+    }
+    if (end - p < 2 || p[1] >= 0x80) {
+      return false;
+    }
+    if ((keys[i] & 7u) == 0) {  // a one-byte varint
+      store(i, std::string_view(reinterpret_cast<const char*>(p + 1), 1));
+      p += 2;
+      continue;
+    }
+    const std::size_t length = p[1];
+    if (length > static_cast<std::size_t>(end - p - 2)) {
+      return false;
+    }
+    store(i, std::string_view(reinterpret_cast<const char*>(p + 2), length));
+    p += 2 + length;
+  }
+  return p == end;
+}
+
+/// The key byte of field `number` (1 to 15) with wire type `type`.
+constexpr unsigned char key_byte(std::uint32_t number, detail::wire_type type) noexcept {
+  return static_cast<unsigned char>((number << 3) | static_cast<std::uint32_t>(type));
+}
+
 /// Reads a string or bytes field as a view. Always true: a failure is kept by the reader.
 inline bool read_string(detail::wire_reader& r, const detail::wire_field& field, std::string_view& out) {
   if (r.expect(field, detail::wire_type::length_delimited)) {
@@ -107,11 +146,19 @@ bool read_varint(detail::wire_reader& r, const detail::wire_field& field, Value&
   return true;
 }
 
-/// Reads an `Address` held by field `at`, merging into `out` (protobuf's rule for a singular
-/// message field that occurs more than once).
-inline bool read_message(detail::wire_reader& parent, const detail::wire_field& at, address_view& out) {
+/// Reads an `Address` payload, merging into `out` (protobuf's rule for a singular message field
+/// that occurs more than once).
+inline bool read_payload(detail::wire_reader& parent, std::string_view payload, address_view& out) {
   namespace f = detail::fields::address;
-  return walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
+  constexpr auto bytes = detail::wire_type::length_delimited;
+  static constexpr unsigned char keys[] = {key_byte(f::namespace_name, bytes), key_byte(f::type, bytes),
+                                           key_byte(f::id, bytes)};
+  if (read_in_order(payload, keys, [&out](std::size_t i, std::string_view v) {
+        (i == 0 ? out.namespace_name : i == 1 ? out.type : out.id) = v;
+      })) {
+    return true;
+  }
+  return walk(parent, payload, [&out](detail::wire_reader& r, const detail::wire_field& field) {
     switch (field.number) {
       case f::namespace_name: return read_string(r, field, out.namespace_name);
       case f::type: return read_string(r, field, out.type);
@@ -121,10 +168,23 @@ inline bool read_message(detail::wire_reader& parent, const detail::wire_field& 
   });
 }
 
-/// Reads a `TypedValue` held by field `at`, merging into `out`.
-inline bool read_message(detail::wire_reader& parent, const detail::wire_field& at, typed_value_view& out) {
+/// Reads a `TypedValue` payload, merging into `out`.
+inline bool read_payload(detail::wire_reader& parent, std::string_view payload, typed_value_view& out) {
   namespace f = detail::fields::typed_value;
-  return walk_field(parent, at, [&out](detail::wire_reader& r, const detail::wire_field& field) {
+  constexpr auto bytes = detail::wire_type::length_delimited;
+  static constexpr unsigned char keys[] = {key_byte(f::type_name, bytes),
+                                           key_byte(f::has_value, detail::wire_type::varint),
+                                           key_byte(f::value, bytes)};
+  if (read_in_order(payload, keys, [&out](std::size_t i, std::string_view v) {
+        if (i == 1) {
+          out.has_value = v[0] != 0;
+        } else {
+          (i == 0 ? out.type_name : out.value) = v;
+        }
+      })) {
+    return true;
+  }
+  return walk(parent, payload, [&out](detail::wire_reader& r, const detail::wire_field& field) {
     switch (field.number) {
       case f::type_name: return read_string(r, field, out.type_name);
       case f::has_value: return read_varint(r, field, out.has_value);
@@ -132,6 +192,14 @@ inline bool read_message(detail::wire_reader& parent, const detail::wire_field& 
       default: return false;
     }
   });
+}
+
+/// Reads the `Address` or `TypedValue` held by field `at` of `parent`, merging into `out`.
+template <class View>
+bool read_message(detail::wire_reader& parent, const detail::wire_field& at, View& out) {
+  std::string_view payload;
+  return parent.expect(at, detail::wire_type::length_delimited) && parent.read_bytes(payload) &&
+         read_payload(parent, payload, out);
 }
 
 [[nodiscard]] inline std::size_t size(const address_view& a) noexcept {

@@ -11,6 +11,7 @@
 
 #include <statefun/error.hpp>
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -53,10 +54,36 @@ class wire_reader {
   [[nodiscard]] const char* origin() const noexcept { return origin_; }
 
   /// Reads the next key. Returns false at the end of the message or on a failure.
-  bool next(wire_field& field) noexcept {
-    if (pos_ == end_ || failed()) {
+  [[gnu::always_inline]] bool next(wire_field& field) noexcept {
+    // A failure moves pos_ to end_ (absorb included), so this one test covers both.
+    if (pos_ == end_) {
       return false;
     }
+    // One-byte keys (field numbers 1 to 15) are every key of this protocol.
+    const auto byte = static_cast<unsigned char>(*pos_);
+    const unsigned type = byte & 7u;
+    if (byte < 0x80 && byte >= 8 && ((0x27u >> type) & 1u) != 0) {
+      key_at_ = pos_++;
+      field.number = byte >> 3;
+      field.type = static_cast<wire_type>(type);
+      return true;
+    }
+    // Two-byte keys (field numbers 16 to 2047, such as ToFunction.invocation = 100).
+    if (byte >= 0x80 && end_ - pos_ >= 2 && static_cast<unsigned char>(pos_[1]) < 0x80 &&
+        ((0x27u >> type) & 1u) != 0) {
+      const unsigned number = ((byte & 0x7Fu) | (static_cast<unsigned char>(pos_[1]) << 7u)) >> 3;
+      if (number != 0) {  // a non-canonical zero (80 00) takes the slow path and fails there
+        field.number = number;
+        field.type = static_cast<wire_type>(type);
+        key_at_ = pos_;
+        pos_ += 2;
+        return true;
+      }
+    }
+    return next_slow(field);
+  }
+
+  [[gnu::noinline]] bool next_slow(wire_field& field) noexcept {
     const char* const key_at = pos_;
     std::uint64_t key = 0;
     if (!read_varint(key)) {
@@ -80,16 +107,20 @@ class wire_reader {
 
   /// Fails with `wrong_wire_type`, reported at the field's key, unless `field` (the key just
   /// read) has wire type `expected`.
-  bool expect(const wire_field& field, wire_type expected) noexcept {
+  [[gnu::always_inline]] bool expect(const wire_field& field, wire_type expected) noexcept {
     return field.type == expected || fail(errc::wrong_wire_type, key_at_);
   }
 
-  bool read_varint(std::uint64_t& value) noexcept {
+  [[gnu::always_inline]] bool read_varint(std::uint64_t& value) noexcept {
     // One-byte varints (tags, booleans, short lengths) are nearly all we see.
     if (pos_ != end_ && static_cast<unsigned char>(*pos_) < 0x80) {
       value = static_cast<unsigned char>(*pos_++);
       return true;
     }
+    return read_varint_slow(value);
+  }
+
+  [[gnu::noinline]] bool read_varint_slow(std::uint64_t& value) noexcept {
     const char* const start = pos_;
     std::uint64_t result = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -139,7 +170,19 @@ class wire_reader {
   }
 
   /// Reads a length-delimited payload as a view into the message.
-  bool read_bytes(std::string_view& value) noexcept {
+  [[gnu::always_inline]] bool read_bytes(std::string_view& value) noexcept {
+    if (pos_ != end_) {
+      const auto length = static_cast<unsigned char>(*pos_);
+      if (length < 0x80 && length < end_ - pos_) {
+        value = std::string_view(pos_ + 1, length);
+        pos_ += 1 + length;
+        return true;
+      }
+    }
+    return read_bytes_slow(value);
+  }
+
+  [[gnu::noinline]] bool read_bytes_slow(std::string_view& value) noexcept {
     const char* const start = pos_;
     std::uint64_t length = 0;
     if (!read_varint(length)) {
@@ -166,6 +209,7 @@ class wire_reader {
     if (nested.failed() && !failed()) {
       error_ = nested.error_;
       error_offset_ = nested.error_offset_;
+      pos_ = end_;
     }
     return !failed();
   }
@@ -256,84 +300,102 @@ constexpr std::size_t string_field_size(std::uint32_t number, std::size_t length
   return length == 0 ? 0 : delimited_size(number, length);
 }
 
-/// Appends canonical proto3 to a `std::string`: fields holding their default value are left out.
+/**
+ * Writes canonical proto3 (fields holding their default value are left out) at the end of a
+ * `std::string`.
+ *
+ * The caller announces how many bytes it will write, computed with the `*_size` functions:
+ * protobuf puts every length before its payload, so the sizes are needed anyway, and knowing
+ * the total lets the writer grow the string once and then write with plain stores.
+ */
 class wire_writer {
  public:
-  explicit wire_writer(std::string& out) noexcept : out_(&out) {}
+  wire_writer(std::string& out, std::size_t size) : pos_(grow(out, size)), end_(pos_ + size) {}
+  wire_writer(const wire_writer&) = delete;
+  wire_writer& operator=(const wire_writer&) = delete;
+  /// Every byte announced was written, no more and no fewer.
+  ~wire_writer() { assert(pos_ == end_); }
 
-  void varint(std::uint64_t value) {
-    char buffer[10];
-    std::size_t size = 0;
+  void varint(std::uint64_t value) noexcept {
     while (value >= 0x80) {
-      buffer[size++] = static_cast<char>(static_cast<unsigned char>(value) | 0x80u);
+      *pos_++ = static_cast<char>(static_cast<unsigned char>(value) | 0x80u);
       value >>= 7;
     }
-    buffer[size++] = static_cast<char>(value);
-    out_->append(buffer, size);
+    *pos_++ = static_cast<char>(value);
   }
 
-  void key(std::uint32_t number, wire_type type) {
+  void key(std::uint32_t number, wire_type type) noexcept {
     varint((static_cast<std::uint64_t>(number) << 3) | static_cast<std::uint64_t>(type));
   }
 
   /// Starts an embedded message of `size` bytes; the caller writes exactly that much next.
-  void message_header(std::uint32_t number, std::size_t size) {
+  void message_header(std::uint32_t number, std::size_t size) noexcept {
     key(number, wire_type::length_delimited);
     varint(size);
   }
 
+  void raw(std::string_view bytes) noexcept {
+    if (!bytes.empty()) {
+      std::memcpy(pos_, bytes.data(), bytes.size());
+      pos_ += bytes.size();
+    }
+  }
+
   /// A length-delimited field written even when empty (embedded messages, present values).
-  void delimited(std::uint32_t number, std::string_view payload) {
+  void delimited(std::uint32_t number, std::string_view payload) noexcept {
     message_header(number, payload.size());
-    out_->append(payload);
+    raw(payload);
   }
 
   /// A proto3 string/bytes field: left out when empty.
-  void string_field(std::uint32_t number, std::string_view value) {
+  void string_field(std::uint32_t number, std::string_view value) noexcept {
     if (!value.empty()) {
       delimited(number, value);
     }
   }
 
   /// A proto3 bool field: left out when false.
-  void bool_field(std::uint32_t number, bool value) {
+  void bool_field(std::uint32_t number, bool value) noexcept {
     if (value) {
       key(number, wire_type::varint);
-      out_->push_back(1);
+      *pos_++ = 1;
     }
   }
 
   /// A proto3 int64/int32/enum field: left out when zero; negatives take ten bytes.
-  void int_field(std::uint32_t number, std::int64_t value) {
+  void int_field(std::uint32_t number, std::int64_t value) noexcept {
     if (value != 0) {
       key(number, wire_type::varint);
       varint(static_cast<std::uint64_t>(value));
     }
   }
 
-  void fixed32_field(std::uint32_t number, std::uint32_t value) {
+  void fixed32_field(std::uint32_t number, std::uint32_t value) noexcept {
     key(number, wire_type::fixed32);
-    append_little_endian(value);
+    little_endian(value);
   }
 
-  void fixed64_field(std::uint32_t number, std::uint64_t value) {
+  void fixed64_field(std::uint32_t number, std::uint64_t value) noexcept {
     key(number, wire_type::fixed64);
-    append_little_endian(value);
+    little_endian(value);
   }
-
-  void raw(std::string_view bytes) { out_->append(bytes); }
 
  private:
-  template <class Unsigned>
-  void append_little_endian(Unsigned value) {
-    char buffer[sizeof(Unsigned)];
-    for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
-      buffer[i] = static_cast<char>(static_cast<unsigned char>(value >> (8 * i)));
-    }
-    out_->append(buffer, sizeof(Unsigned));
+  static char* grow(std::string& out, std::size_t size) {
+    const std::size_t old = out.size();
+    out.resize(old + size);
+    return out.data() + old;
   }
 
-  std::string* out_;
+  template <class Unsigned>
+  void little_endian(Unsigned value) noexcept {
+    for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
+      *pos_++ = static_cast<char>(static_cast<unsigned char>(value >> (8 * i)));
+    }
+  }
+
+  char* pos_;
+  char* end_;
 };
 
 /// Bytes taken by a proto3 int64/int32/enum field (left out when zero).
