@@ -88,12 +88,14 @@ template <class Unsigned>
 void write_fixed_wrapper(Unsigned bits, std::string& out) {
   // proto3 leaves a zero field out, so zero (but not -0.0) encodes as no bytes at all.
   if (bits != 0) {
-    wire_writer writer(out, key_size(1) + sizeof(Unsigned));
-    if constexpr (sizeof(Unsigned) == 4) {
-      writer.fixed32_field(1, bits);
-    } else {
-      writer.fixed64_field(1, bits);
+    // Key and value in one append: this runs for every int or long a function stores.
+    constexpr auto wire = sizeof(Unsigned) == 4 ? wire_type::fixed32 : wire_type::fixed64;
+    char bytes[1 + sizeof(Unsigned)];
+    bytes[0] = static_cast<char>((1u << 3) | static_cast<unsigned>(wire));
+    for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
+      bytes[1 + i] = static_cast<char>(static_cast<unsigned char>(bits >> (8 * i)));
     }
+    out.append(bytes, sizeof bytes);
   }
 }
 
