@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 namespace statefun::fuzz {
 
@@ -18,6 +19,21 @@ inline void require(bool condition, const char* what, const std::string& detail 
   if (!condition) {
     fail(what, detail);
   }
+}
+
+/**
+ * Decodes `bytes` into `fresh` and into `reused` (a view that decoded other inputs before) and
+ * requires the same outcome from both: decoding must not depend on what a view held.
+ */
+template <class View>
+auto decode_fresh_and_reused(std::string_view bytes, View& fresh, View& reused) {
+  const auto result = fresh.decode(bytes);
+  const auto reused_result = reused.decode(bytes);
+  require(result.code == reused_result.code && result.offset == reused_result.offset,
+          "a reused view decodes differently");
+  require(result.offset <= bytes.size(), "error offset past the input");
+  require(!result || reused == fresh, "a reused view holds different fields");
+  return result;
 }
 
 }  // namespace statefun::fuzz

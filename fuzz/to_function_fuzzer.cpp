@@ -93,12 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
 
   invocation_batch_view ours;
-  const auto result = ours.decode(bytes);
-  const auto reused_result = reused.decode(bytes);
-  require(result.code == reused_result.code && result.offset == reused_result.offset,
-          "a reused view decodes differently");
-  require(result.offset <= size, "error offset past the input");
-  require(!result || reused == ours, "a reused view holds different fields");
+  const auto result = statefun::fuzz::decode_fresh_and_reused(bytes, ours, reused);
 
   const nb::decoded_to_function ref(bytes);
   const auto quirks = nb::find_quirks(bytes);
