@@ -7,6 +7,7 @@
 #include <statefun/codec/from_function.hpp>
 #include <statefun/codec/to_function.hpp>
 #include <statefun/context.hpp>
+#include <statefun/detail/same_text.hpp>
 #include <statefun/error.hpp>
 #include <statefun/expected.hpp>
 #include <statefun/functions.hpp>
@@ -15,7 +16,6 @@
 #include <statefun/sync_wait.hpp>
 #include <statefun/task.hpp>
 
-#include <cstring>
 #include <exception>
 #include <optional>
 #include <string>
@@ -94,8 +94,8 @@ class request_reply_handler {
     // A handler (one per connection) mostly sees one function type after another: keep the
     // last one's name and lookup instead of rebuilding the string and hashing it again.
     const codec::address_view& target = batch_.target;
-    if (function_ == nullptr || !same_text(target.type, self_.type.name()) ||
-        !same_text(target.namespace_name, self_.type.namespace_name())) {
+    if (function_ == nullptr || !detail::same_text(target.type, self_.type.name()) ||
+        !detail::same_text(target.namespace_name, self_.type.namespace_name())) {
       function_ = nullptr;
       if (!self_.type.try_assign(target.namespace_name, target.type)) {
         return {nullptr, unexpected(error{errc::invalid_address, "target type '" +
@@ -114,11 +114,6 @@ class request_reply_handler {
     }
     codec::from_function_writer::write_incomplete_context(missing_, response_);
     return {nullptr, std::string_view(response_)};
-  }
-
-  /// String equality without the out-of-line three-way compare libstdc++ uses for `==`.
-  static bool same_text(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
   }
 
   /// Pairs each declared state with what the request sent; false (and `missing_` filled, in

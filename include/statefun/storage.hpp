@@ -3,6 +3,7 @@
 /// @file
 /// `storage`: the persisted values of the function instance being invoked.
 
+#include <statefun/detail/same_text.hpp>
 #include <statefun/type.hpp>
 #include <statefun/type_name.hpp>
 #include <statefun/value_spec.hpp>
@@ -105,13 +106,10 @@ class storage {
  private:
   [[nodiscard]] detail::state_cell& find(std::string_view name, std::string_view type) const {
     // Names and type names usually come from the very value_spec that declared the cell, so
-    // comparing addresses first skips two memcmp calls per access.
-    auto same = [](std::string_view a, std::string_view b) {
-      return a.size() == b.size() && (a.data() == b.data() || a == b);
-    };
+    // same_text's address check skips two memcmp calls per access.
     for (detail::state_cell& cell : cells_) {
-      if (same(cell.name, name)) {
-        if (!same(cell.declared_type, type)) {
+      if (detail::same_text(cell.name, name)) {
+        if (!detail::same_text(cell.declared_type, type)) {
           throw type_mismatch("statefun: state '" + std::string(name) + "' of function '" +
                               function_->str() + "' is declared as '" +
                               std::string(cell.declared_type) + "', not '" + std::string(type) + "'");
