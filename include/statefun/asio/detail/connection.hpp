@@ -1,0 +1,441 @@
+#pragma once
+
+/// @file
+/// `connection<Stream>`: one HTTP/1.1 connection of `http_server`, from accept to close.
+
+#include <asio/buffer.hpp>
+#include <asio/error.hpp>
+#include <asio/socket_base.hpp>
+#include <asio/write.hpp>
+
+#include <statefun/asio/detail/read_buffer.hpp>
+#include <statefun/asio/detail/response_head.hpp>
+#include <statefun/asio/detail/server_core.hpp>
+#include <statefun/asio/detail/task_scope.hpp>
+#include <statefun/asio/use_task.hpp>
+#include <statefun/config.hpp>
+#include <statefun/detail/same_text.hpp>
+#include <statefun/http/request_parser.hpp>
+#include <statefun/request_reply_handler.hpp>
+#include <statefun/task.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace statefun::inline v0::asio::detail {
+
+/**
+ * How the server handles a stream type beyond reading and writing. This primary template is
+ * for plain sockets (TCP, Unix); <statefun/asio/tls.hpp> specialises it for `asio::ssl::stream`.
+ */
+template <class Stream>
+struct stream_traits {
+  /// Nothing to negotiate on a plain socket.
+  static task<> handshake(Stream&) { co_return; }
+
+  /// Closes the socket, cancelling its pending operations.
+  static void close(Stream& stream) noexcept {
+    std::error_code ignored;
+    stream.close(ignored);
+  }
+
+  /// Ends our direction after the last response (the peer reads EOF), if the stream can.
+  /// @return True if the caller should then read until the peer closes (lingering close).
+  static bool shutdown_send(Stream& stream) noexcept {
+    std::error_code ignored;
+    stream.shutdown(::asio::socket_base::shutdown_send, ignored);
+    return true;
+  }
+};
+
+/// Runs `work` with `scope` as the current task scope, and restores the caller's afterwards.
+template <class T>
+task<T> run_in_scope(task_scope& scope, task<T> work) {
+  const task_scope::entered entered(&scope);
+  co_return co_await std::move(work);
+}
+
+/// The one waiter of a connection's read: the serving coroutine, while it needs bytes.
+struct read_waiter {
+  std::coroutine_handle<> waiting;
+
+  void wake() {
+    if (waiting) {
+      // A read completion resumes the serving coroutine from the event loop: put back whatever
+      // scope it suspends with.
+      const task_scope::entered outside(nullptr);
+      std::exchange(waiting, {}).resume();
+    }
+  }
+};
+
+/**
+ * One connection: parses requests as bytes arrive, runs each through the request-reply handler
+ * and writes the responses, in order, until either side closes or a deadline passes.
+ *
+ * One coroutine (`serve`) does the work; reads are started by it but completed by a callback,
+ * so that a read can stay pending while a function runs: that is how the end of the runtime's
+ * connection is noticed mid-request (and the function cancelled), and how pipelined requests
+ * arrive meanwhile.
+ */
+template <class Stream>
+class connection final : public connection_base,
+                         public std::enable_shared_from_this<connection<Stream>> {
+ public:
+  connection(server_thread& thread, Stream stream, bool over_limit)
+      : thread_(thread),
+        core_(thread.core()),
+        stream_(std::move(stream)),
+        parser_(http::parser_limits{.max_head_bytes = core_.options().max_head_bytes,
+                                    .max_body_bytes = core_.options().max_body_bytes}),
+        handler_(core_.fns()),
+        request_scope_(thread.io().get_executor()),
+        over_limit_(over_limit) {}
+
+  /// Serves the connection until it closes. Keeps the connection alive while it runs.
+  task<> serve(std::shared_ptr<connection> self) {
+    thread_.add(*this);
+    try {
+      co_await serve_requests();
+    } catch (const std::system_error&) {
+      // The peer went away, or a deadline closed the socket under a pending write.
+    } catch (const std::exception& e) {
+      core_.log(std::string("connection closed after an unexpected error: ") + e.what());
+    }
+    stream_traits<Stream>::close(stream_);
+    closed_ = true;
+    thread_.remove(*this);
+    core_.connections().fetch_sub(1, std::memory_order_relaxed);
+    self.reset();  // (the last reference may be a pending read's, released when it completes)
+  }
+
+  void close_now() override {
+    closed_ = true;
+    stream_traits<Stream>::close(stream_);
+    if (in_flight_) {
+      request_scope_.cancel();
+    }
+  }
+
+  void drain() override {
+    draining_ = true;
+    if (waiting_for_request()) {
+      close_now();
+    }
+  }
+
+ private:
+  /// How a request is to be answered, decided from its head.
+  enum class route { function, health, not_found, wrong_method, wrong_media_type };
+
+  task<> serve_requests() {
+    const server_options& options = core_.options();
+    set_deadline(options.header_timeout);
+    co_await stream_traits<Stream>::handshake(stream_);
+    if (over_limit_) {
+      co_await respond_text(503, "too many connections, retry\n", true);
+      co_return;
+    }
+    for (;;) {
+      const http::parse_status status = co_await read_request();
+      if (status == http::parse_status::need_more) {
+        co_return;  // the peer closed, or a deadline passed
+      }
+      if (status == http::parse_status::failed) {
+        const http::parse_error error = parser_.error();
+        co_await respond_text(error.status, std::string(error.reason) + "\n", true);
+        co_return;
+      }
+      const bool close = !parser_.keep_alive() || draining_ || body_unread_;
+      switch (route_) {
+        case route::function:
+          if (!co_await answer_function(close)) {
+            co_return;
+          }
+          break;
+        case route::health:
+          co_await respond_text(200, "ok\n", close, {}, parser_.method() == "HEAD");
+          break;
+        default:
+          co_await respond_refusal(close);
+          break;
+      }
+      if (closing_) {
+        co_await linger_close();
+        co_return;
+      }
+      buffer_.consume(parser_.message_size());
+      parser_.reset();
+      head_started_ = body_started_ = continue_sent_ = false;
+      if (!reading_) {
+        buffer_.shrink(keep_buffer_bytes);
+      }
+      set_deadline(options.idle_timeout);
+    }
+  }
+
+  /**
+   * Reads until a request is complete or refused.
+   * @return complete or failed; need_more when the connection ended first.
+   */
+  task<http::parse_status> read_request() {
+    for (;;) {
+      if (buffer_.pending_size() > 0) {
+        const http::parse_status status = parser_.parse(buffer_.pending());
+        if (status == http::parse_status::failed) {
+          co_return status;
+        }
+        if (parser_.head_complete() && !body_started_) {
+          body_started_ = true;
+          route_ = route_of_head();
+          if (status == http::parse_status::need_more) {
+            // Refuse before the body arrives (the connection then closes, the body unread),
+            // or tell a client that waits for it to send the body.
+            if (route_ != route::function && route_ != route::health) {
+              body_unread_ = true;
+              co_return http::parse_status::complete;
+            }
+            if (parser_.expect_continue() && !continue_sent_) {
+              continue_sent_ = true;
+              static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+              co_await ::asio::async_write(stream_, ::asio::buffer(go_on), use_task);
+            }
+            set_deadline(core_.options().body_timeout);
+          }
+        }
+        if (status == http::parse_status::complete) {
+          co_return status;
+        }
+        if (!head_started_) {
+          head_started_ = true;
+          set_deadline(core_.options().header_timeout);
+        }
+      }
+      if (!co_await next_bytes()) {
+        co_return http::parse_status::need_more;
+      }
+    }
+  }
+
+  /// Runs the request through the handler and writes its answer.
+  /// @return False when the connection ended while the function ran.
+  task<bool> answer_function(bool close) {
+    in_flight_ = true;
+    clear_deadline();
+    start_read();  // notices the runtime hanging up while the function runs
+    auto result = co_await run_in_scope(request_scope_, handler_.handle(parser_.body()));
+    in_flight_ = false;
+    if (peer_gone_ || closed_) {
+      co_return false;  // cancelled, or about to be: the function's effects are dropped
+    }
+    if (!result) {
+      core_.log("answered 500: " + result.error().message());
+      co_await respond_text(500, result.error().message() + "\n", close);
+      co_return true;
+    }
+    co_await respond(response_head{.status = 200,
+                                   .content_type = "application/octet-stream",
+                                   .content_length = result->size(),
+                                   .close = close},
+                     *result);
+    co_return true;
+  }
+
+  task<> respond_refusal(bool close) {
+    switch (route_) {
+      case route::not_found:
+        co_await respond_text(404, "no functions are served at this path\n", close);
+        break;
+      case route::wrong_method:
+        co_await respond_text(405, "StateFun requests are POSTed\n", close,
+                              is_health_path() ? "GET, HEAD" : "POST");
+        break;
+      default:
+        co_await respond_text(415, "StateFun requests are application/octet-stream\n", close);
+        break;
+    }
+  }
+
+  route route_of_head() const {
+    const std::string_view method = parser_.method();
+    if (is_health_path() && (method == "GET" || method == "HEAD")) {
+      return route::health;
+    }
+    const std::string& path = core_.options().path;
+    if (!path.empty() && request_path() != path) {
+      return is_health_path() ? route::wrong_method : route::not_found;
+    }
+    if (method != "POST") {
+      return route::wrong_method;
+    }
+    if (const auto type = parser_.header("Content-Type"); type && !is_octet_stream(*type)) {
+      return route::wrong_media_type;
+    }
+    return route::function;
+  }
+
+  bool is_health_path() const {
+    const std::string& health = core_.options().health_path;
+    return !health.empty() && request_path() == health;
+  }
+
+  /// The request target without its query.
+  std::string_view request_path() const {
+    const std::string_view target = parser_.target();
+    return target.substr(0, target.find('?'));
+  }
+
+  /// "application/octet-stream", in any case, parameters allowed.
+  static bool is_octet_stream(std::string_view type) {
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+      type.remove_suffix(1);
+    }
+    constexpr std::string_view expected = "application/octet-stream";
+    return type.size() == expected.size() &&
+           std::equal(type.begin(), type.end(), expected.begin(), [](char a, char b) {
+             return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+           });
+  }
+
+  task<> respond_text(int status, std::string text, bool close, std::string_view allow = {},
+                      bool head_only = false) {
+    co_await respond(response_head{.status = status,
+                                   .content_type = "text/plain; charset=utf-8",
+                                   .content_length = text.size(),
+                                   .close = close,
+                                   .allow = allow},
+                     head_only ? std::string_view{} : std::string_view(text));
+  }
+
+  /// Writes one response: head and body in one gathered write.
+  task<> respond(response_head head, std::string_view body) {
+    head.close = head.close || draining_;  // a stop may have come while the function ran
+    closing_ = head.close;
+    head.date = thread_.date();
+    head.keep_alive_1_0 = !head.close && parser_.head_complete() && parser_.minor_version() == 0;
+    const std::size_t head_size = format_response_head(head, head_buffer_.data());
+    const std::array<::asio::const_buffer, 2> buffers{
+        ::asio::buffer(head_buffer_.data(), head_size), ::asio::buffer(body)};
+    set_deadline(core_.options().write_timeout);
+    co_await ::asio::async_write(stream_, buffers, use_task);
+  }
+
+  /**
+   * Closes after a last response without losing it: a client still sending (a refused body,
+   * pipelined requests) would otherwise receive a reset instead of the response. Shut down our
+   * side, then read and drop until the peer closes, for at most a short while.
+   */
+  task<> linger_close() {
+    if (closed_ || !stream_traits<Stream>::shutdown_send(stream_)) {
+      co_return;
+    }
+    set_deadline(std::min(core_.options().header_timeout, max_linger));
+    // (Not `while (co_await ...)`: g++ 12 miscompiles an await in a loop condition here.)
+    for (bool more = true; more;) {
+      buffer_.consume(buffer_.pending_size());
+      more = co_await next_bytes();
+    }
+  }
+
+  /// Waits for the pending read (starting one if needed).
+  /// @return False if no more bytes will come: the peer closed, a deadline passed, or the
+  ///         buffer is full while a function still uses it.
+  task<bool> next_bytes() {
+    start_read();
+    if (!reading_) {
+      co_return false;
+    }
+    struct wait_for_read {
+      read_waiter& waiter;
+      bool await_ready() const noexcept { return false; }
+      void await_suspend(std::coroutine_handle<> waiting) noexcept { waiter.waiting = waiting; }
+      void await_resume() const noexcept {}
+    };
+    co_await wait_for_read{waiter_};
+    co_return !peer_gone_;
+  }
+
+  void start_read() {
+    if (reading_ || peer_gone_ || closed_) {
+      return;
+    }
+    if (!in_flight_) {
+      // Nothing looks into the buffer now: it may move. Size the read for what the request
+      // still needs (a large body in a few reads), within the limits.
+      // (Plus some room, so that a read can watch the connection while a function runs.)
+      const std::size_t room = std::min<std::uint64_t>(
+          std::max<std::uint64_t>(read_size, parser_.body_bytes_expected() + watch_size),
+          core_.options().max_body_bytes + read_size);
+      buffer_.reserve(room);
+    }
+    const std::span<char> space = buffer_.free_space();
+    if (space.empty()) {
+      return;  // full while a function runs: read again once it is answered
+    }
+    reading_ = true;
+    stream_.async_read_some(
+        ::asio::buffer(space.data(), space.size()),
+        [self = this->shared_from_this()](std::error_code error, std::size_t n) {
+          self->on_read(error, n);
+        });
+  }
+
+  void on_read(std::error_code error, std::size_t n) {
+    reading_ = false;
+    if (error) {
+      peer_gone_ = true;
+      if (in_flight_) {
+        request_scope_.cancel();  // the runtime gave up on this request: so do we
+      }
+    } else {
+      buffer_.commit(n);
+    }
+    waiter_.wake();
+  }
+
+  bool waiting_for_request() const noexcept {
+    return !in_flight_ && !head_started_ && buffer_.pending_size() == 0 && waiter_.waiting;
+  }
+
+  void set_deadline(clock::duration timeout) noexcept { deadline = clock::now() + timeout; }
+  void clear_deadline() noexcept { deadline = clock::time_point::max(); }
+
+  static constexpr std::size_t read_size = 4096;
+  static constexpr clock::duration max_linger = std::chrono::seconds(2);
+  static constexpr std::size_t watch_size = 1024;
+  static constexpr std::size_t keep_buffer_bytes = 64 * 1024;
+
+  server_thread& thread_;
+  server_core& core_;
+  Stream stream_;
+  read_buffer buffer_;
+  http::request_parser parser_;
+  request_reply_handler handler_;
+  task_scope request_scope_;
+  read_waiter waiter_;
+  std::array<char, max_response_head> head_buffer_{};
+  route route_ = route::function;
+  bool over_limit_ = false;
+  bool reading_ = false;
+  bool peer_gone_ = false;
+  bool closed_ = false;
+  bool in_flight_ = false;
+  bool draining_ = false;
+  bool head_started_ = false;
+  bool body_started_ = false;
+  bool continue_sent_ = false;
+  bool body_unread_ = false;  // refused at its head: the rest of the request was not read
+  bool closing_ = false;      // the last response said "Connection: close"
+};
+
+}  // namespace statefun::inline v0::asio::detail

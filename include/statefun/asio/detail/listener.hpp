@@ -1,0 +1,114 @@
+#pragma once
+
+/// @file
+/// Listeners of `http_server`: accept loops that hand each connection to a serving thread.
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <statefun/asio/detail/connection.hpp>
+#include <statefun/asio/detail/detached.hpp>
+#include <statefun/asio/detail/server_core.hpp>
+#include <statefun/asio/detail/task_scope.hpp>
+#include <statefun/config.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace statefun::inline v0::asio::detail {
+
+/// What `http_server` needs of a listener.
+class listener_base {
+ public:
+  listener_base() = default;
+  listener_base(const listener_base&) = delete;
+  listener_base& operator=(const listener_base&) = delete;
+  virtual ~listener_base() = default;
+
+  /// Starts accepting (on the first serving thread).
+  virtual void start() = 0;
+  /// Stops accepting (on the first serving thread).
+  virtual void stop() = 0;
+};
+
+/// Serves one accepted stream on `thread` (called there).
+template <class Stream>
+void serve_connection(server_thread& thread, Stream stream, bool over_limit) {
+  auto c = std::make_shared<connection<Stream>>(thread, std::move(stream), over_limit);
+  const task_scope::entered outside(nullptr);  // connections run outside any task scope
+  [](std::shared_ptr<connection<Stream>> c) -> detached { co_await c->serve(c); }(c);
+  if (thread.draining()) {
+    c->drain();
+  }
+}
+
+/**
+ * Accepts connections on `Acceptor` and serves each as the stream `make_stream(socket)` returns
+ * (the socket itself, or a TLS stream over it), on the serving threads in turn.
+ */
+template <class Acceptor, class MakeStream>
+class acceptor_listener final : public listener_base {
+ public:
+  acceptor_listener(server_core& core, Acceptor acceptor, MakeStream make_stream)
+      : core_(core),
+        acceptor_(std::move(acceptor)),
+        make_stream_(std::move(make_stream)),
+        retry_(acceptor_.get_executor()) {}
+
+  void start() override { accept(); }
+
+  void stop() override {
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    retry_.cancel();
+  }
+
+ private:
+  void accept() {
+    server_thread& target = core_.next_thread();
+    using socket_type = typename Acceptor::protocol_type::socket;
+    acceptor_.async_accept(
+        ::asio::any_io_executor(target.io().get_executor()),
+        [this, &target](std::error_code error, socket_type socket) {
+      if (error == ::asio::error::operation_aborted || !acceptor_.is_open()) {
+        return;
+      }
+      if (error) {
+        // Out of file descriptors, say: do not spin; try again shortly.
+        core_.log("accept failed: " + error.message());
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this](std::error_code e) {
+          if (!e) {
+            accept();
+          }
+        });
+        return;
+      }
+      const bool over_limit = core_.connections().fetch_add(1, std::memory_order_relaxed) >=
+                              core_.options().max_connections;
+      ::asio::post(target.io(), [this, &target, socket = std::move(socket), over_limit]() mutable {
+        serve_connection(target, make_stream_(std::move(socket)), over_limit);
+      });
+      accept();
+    });
+  }
+
+  server_core& core_;
+  Acceptor acceptor_;
+  MakeStream make_stream_;
+  ::asio::steady_timer retry_;
+};
+
+/// The stream of a plain listener: the socket itself.
+struct plain_stream {
+  template <class Socket>
+  Socket operator()(Socket&& socket) const noexcept {
+    return std::move(socket);
+  }
+};
+
+}  // namespace statefun::inline v0::asio::detail

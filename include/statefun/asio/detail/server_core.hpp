@@ -1,0 +1,242 @@
+#pragma once
+
+/// @file
+/// What the parts of `http_server` share: the serving threads, the connections on each, their
+/// deadlines, and the graceful stop.
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <statefun/asio/detail/response_head.hpp>
+#include <statefun/asio/server_options.hpp>
+#include <statefun/config.hpp>
+#include <statefun/functions.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace statefun::inline v0::asio::detail {
+
+using clock = std::chrono::steady_clock;
+
+/// What a serving thread needs of a connection, whatever its stream type.
+class connection_base {
+ public:
+  connection_base() = default;
+  connection_base(const connection_base&) = delete;
+  connection_base& operator=(const connection_base&) = delete;
+  virtual ~connection_base() = default;
+
+  /// Closes the connection now, cancelling its request in flight (a deadline passed).
+  virtual void close_now() = 0;
+
+  /// Closes the connection once its current request is answered (graceful stop).
+  virtual void drain() = 0;
+
+  /// When the connection's current phase (reading a head, a body, writing, idle) must be over;
+  /// `time_point::max()` while a function runs. The thread's sweeper enforces it.
+  clock::time_point deadline = clock::time_point::max();
+
+ private:
+  friend class server_thread;
+  connection_base* previous_ = nullptr;
+  connection_base* next_ = nullptr;
+};
+
+class server_core;
+
+/**
+ * One serving thread: an event loop of its own, the connections it serves, and a sweeper that
+ * closes connections past their deadline and keeps the Date header current. Deadlines are
+ * plain stores checked by the sweeper at a fraction of the shortest timeout, so the request
+ * path never arms or cancels a timer.
+ */
+class server_thread {
+ public:
+  explicit server_thread(server_core& core);
+
+  server_thread(const server_thread&) = delete;
+  server_thread& operator=(const server_thread&) = delete;
+
+  ::asio::io_context& io() noexcept { return io_; }
+  server_core& core() noexcept { return core_; }
+
+  /// "Date: ...\r\n", current to the second.
+  std::string_view date() const noexcept { return date_.view(); }
+
+  void add(connection_base& connection) noexcept {
+    connection.previous_ = nullptr;
+    connection.next_ = first_;
+    if (first_ != nullptr) {
+      first_->previous_ = &connection;
+    }
+    first_ = &connection;
+    ++count_;
+  }
+
+  void remove(connection_base& connection) noexcept {
+    (connection.previous_ != nullptr ? connection.previous_->next_ : first_) = connection.next_;
+    if (connection.next_ != nullptr) {
+      connection.next_->previous_ = connection.previous_;
+    }
+    connection.previous_ = connection.next_ = nullptr;
+    --count_;
+    if (draining_ && count_ == 0) {
+      finish();
+    }
+  }
+
+  /// True once `drain` was called: connections arriving now are closed after their request.
+  bool draining() const noexcept { return draining_; }
+
+  /// Starts the sweeper; the thread's loop runs until `drain` has finished.
+  void start();
+
+  /// Graceful stop of this thread's connections (runs on this thread).
+  void drain();
+
+ private:
+  void sweep();
+  void finish();
+
+  template <class F>
+  void for_each_connection(F f) {
+    for (connection_base* c = first_; c != nullptr;) {
+      connection_base* next = c->next_;  // f may remove c
+      f(*c);
+      c = next;
+    }
+  }
+
+  server_core& core_;
+  ::asio::io_context io_{1};  // one thread runs it: Asio may skip its locking
+  std::optional<::asio::executor_work_guard<::asio::io_context::executor_type>> work_;
+  ::asio::steady_timer sweeper_{io_};
+  ::asio::steady_timer shutdown_deadline_{io_};
+  clock::duration tick_;
+  date_line date_;
+  std::time_t date_second_ = 0;
+  connection_base* first_ = nullptr;
+  std::size_t count_ = 0;
+  bool draining_ = false;
+};
+
+/// The state of an `http_server` that its threads, listeners and connections share.
+class server_core {
+ public:
+  server_core(const functions& fns, server_options options)
+      : functions_(fns), options_(std::move(options)) {
+    const std::size_t count = std::max<std::size_t>(options_.threads, 1);
+    threads_.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      threads_.push_back(std::make_unique<server_thread>(*this));
+    }
+  }
+
+  const functions& fns() const noexcept { return functions_; }
+  const server_options& options() const noexcept { return options_; }
+  std::vector<std::unique_ptr<server_thread>>& threads() noexcept { return threads_; }
+
+  /// The thread for the next connection (round robin).
+  server_thread& next_thread() noexcept {
+    return *threads_[next_.fetch_add(1, std::memory_order_relaxed) % threads_.size()];
+  }
+
+  /// Open connections on all threads.
+  std::atomic<std::size_t>& connections() noexcept { return connections_; }
+
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+  void set_stopping() noexcept { stopping_.store(true, std::memory_order_release); }
+
+  void log(std::string_view line) const {
+    if (options_.log) {
+      options_.log(line);
+    } else {
+      std::cerr << "statefun::asio::http_server: " << line << '\n';
+    }
+  }
+
+ private:
+  const functions& functions_;
+  server_options options_;
+  std::vector<std::unique_ptr<server_thread>> threads_;
+  std::atomic<std::size_t> next_{0};
+  std::atomic<std::size_t> connections_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+inline server_thread::server_thread(server_core& core) : core_(core) {
+  // Check deadlines at a quarter of the shortest timeout: a slow client is closed at most 25%
+  // late. Between 5 ms (tests use short timeouts) and 1 s (the Date header's resolution).
+  const server_options& o = core.options();
+  const clock::duration shortest =
+      std::min({o.header_timeout, o.body_timeout, o.idle_timeout, o.write_timeout});
+  tick_ = std::clamp<clock::duration>(shortest / 4, std::chrono::milliseconds(5),
+                                      std::chrono::seconds(1));
+  date_second_ = std::time(nullptr);
+  date_.update(date_second_);
+}
+
+inline void server_thread::start() {
+  work_.emplace(io_.get_executor());
+  sweep();
+}
+
+inline void server_thread::sweep() {
+  const std::time_t second = std::time(nullptr);
+  if (second != date_second_) {
+    date_second_ = second;
+    date_.update(second);
+  }
+  const clock::time_point now = clock::now();
+  for_each_connection([now](connection_base& c) {
+    if (c.deadline <= now) {
+      c.deadline = clock::time_point::max();
+      c.close_now();
+    }
+  });
+  sweeper_.expires_after(tick_);
+  sweeper_.async_wait([this](std::error_code error) {
+    if (!error) {
+      sweep();
+    }
+  });
+}
+
+inline void server_thread::drain() {
+  if (draining_) {
+    return;
+  }
+  draining_ = true;
+  for_each_connection([](connection_base& c) { c.drain(); });
+  if (count_ == 0) {
+    finish();
+    return;
+  }
+  shutdown_deadline_.expires_after(core_.options().shutdown_timeout);
+  shutdown_deadline_.async_wait([this](std::error_code error) {
+    if (!error) {
+      for_each_connection([](connection_base& c) { c.close_now(); });
+    }
+  });
+}
+
+inline void server_thread::finish() {
+  sweeper_.cancel();
+  shutdown_deadline_.cancel();
+  work_.reset();  // the loop returns once the last handlers have run
+}
+
+}  // namespace statefun::inline v0::asio::detail

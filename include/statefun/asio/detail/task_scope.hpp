@@ -1,0 +1,112 @@
+#pragma once
+
+/// @file
+/// `task_scope`: where the Asio operations awaited by a task complete, and what cancels them.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/cancellation_type.hpp>
+
+#include <statefun/config.hpp>
+
+#include <utility>
+
+namespace statefun::inline v0::asio::detail {
+
+/**
+ * The context a tree of tasks runs in: the executor their Asio operations complete on, and the
+ * operations that are pending right now, so that one call cancels all of them.
+ *
+ * A coroutine cannot ask its caller where it runs, so the scope is ambient: `current()` is a
+ * thread-local pointer. Whoever runs tasks in a scope sets it (`entered`), and every `use_task`
+ * completion sets it back to its operation's scope while it resumes the awaiting coroutine, so
+ * the scope follows a task across suspensions, and tasks started meanwhile (`when_all`)
+ * inherit it. A coroutine may suspend with its scope still current, so whoever starts or resumes
+ * one restores the current scope afterwards (an `entered` around the call). Single-threaded: a
+ * scope and its operations belong to one executor.
+ */
+class task_scope {
+ public:
+  /// One operation awaited in a scope: what `cancel` emits on.
+  class operation {
+   public:
+    operation() = default;
+    operation(const operation&) = delete;
+    operation& operator=(const operation&) = delete;
+
+    ::asio::cancellation_slot slot() noexcept { return signal_.slot(); }
+
+   private:
+    friend task_scope;
+    ::asio::cancellation_signal signal_;
+    operation* previous_ = nullptr;
+    operation* next_ = nullptr;
+  };
+
+  /// Makes the current scope `scope` for a lifetime, then restores the one before.
+  class entered {
+   public:
+    explicit entered(task_scope* scope) noexcept : previous_(std::exchange(current_ref(), scope)) {}
+    ~entered() { current_ref() = previous_; }
+    entered(const entered&) = delete;
+    entered& operator=(const entered&) = delete;
+
+   private:
+    task_scope* previous_;
+  };
+
+  explicit task_scope(::asio::any_io_executor executor) noexcept : executor_(std::move(executor)) {}
+  task_scope(const task_scope&) = delete;
+  task_scope& operator=(const task_scope&) = delete;
+
+  /// The scope of the task running on this thread, or null outside any scope.
+  static task_scope* current() noexcept { return current_ref(); }
+
+  const ::asio::any_io_executor& executor() const noexcept { return executor_; }
+
+  /// True once `cancel` was called: operations awaited from now on fail at once.
+  bool cancelled() const noexcept { return cancelled_; }
+
+  /// Cancels every pending operation (each completes with `operation_aborted`) and all later ones.
+  void cancel(::asio::cancellation_type type = ::asio::cancellation_type::terminal) {
+    cancelled_ = true;
+    // Emitting may complete an operation at once, which detaches it: step before emitting.
+    for (operation* op = first_; op != nullptr;) {
+      operation* next = op->next_;
+      op->signal_.emit(type);
+      op = next;
+    }
+  }
+
+  /// Re-arms a cancelled scope for the next tree of tasks (no operation may be pending).
+  void reset() noexcept { cancelled_ = false; }
+
+  void attach(operation& op) noexcept {
+    op.previous_ = nullptr;
+    op.next_ = first_;
+    if (first_ != nullptr) {
+      first_->previous_ = &op;
+    }
+    first_ = &op;
+  }
+
+  void detach(operation& op) noexcept {
+    (op.previous_ != nullptr ? op.previous_->next_ : first_) = op.next_;
+    if (op.next_ != nullptr) {
+      op.next_->previous_ = op.previous_;
+    }
+    op.previous_ = op.next_ = nullptr;
+  }
+
+ private:
+  static task_scope*& current_ref() noexcept {
+    static thread_local task_scope* current = nullptr;
+    return current;
+  }
+
+  ::asio::any_io_executor executor_;
+  operation* first_ = nullptr;
+  bool cancelled_ = false;
+};
+
+}  // namespace statefun::inline v0::asio::detail

@@ -1,0 +1,360 @@
+#pragma once
+
+/// @file
+/// `statefun::asio::http_client`: an asynchronous HTTP/1.1 client for calling outside services
+/// from inside a function (keep-alive pool, per-attempt timeout, retries with backoff).
+
+#include <asio/any_io_executor.hpp>
+#include <asio/error.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <statefun/asio/detail/attempt_deadline.hpp>
+#include <statefun/asio/detail/client_connection.hpp>
+#include <statefun/asio/detail/connection_pool.hpp>
+#include <statefun/asio/detail/http_origin.hpp>
+#include <statefun/asio/detail/task_scope.hpp>
+#include <statefun/asio/use_task.hpp>
+#include <statefun/config.hpp>
+#include <statefun/detail/http_grammar.hpp>
+#include <statefun/task.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace statefun::inline v0::asio {
+
+/// A request to send: the client adds `Host` (unless given) and `Content-Length`.
+struct http_request {
+  std::string method = "GET";
+  std::string target = "/";  ///< origin-form: path and query
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// A final (non-1xx) response, body read in full.
+struct http_response {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< in the order received
+  std::string body;                                          ///< de-chunked
+
+  /// The value of the first header field called `name` (case-insensitive), if any.
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const noexcept {
+    for (const auto& [field, value] : headers) {
+      if (statefun::detail::http1::iequals(field, name)) {
+        return value;
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+/// How one call behaves: per-attempt timeout, and retries with exponential backoff.
+struct call_options {
+  /// Time for one attempt: resolve, connect, send and receive. Zero: no timeout.
+  std::chrono::milliseconds timeout{10'000};
+  /// Attempts after the first, on connect and I/O errors, timeouts and (see below) 5xx.
+  int retries = 0;
+  /// Wait before the first retry; each later wait doubles, up to `max_backoff`.
+  std::chrono::milliseconds backoff{20};
+  std::chrono::milliseconds max_backoff{1000};
+  /// Retry 5xx responses too (the last one is returned when retries run out).
+  bool retry_on_5xx = true;
+};
+
+/**
+ * An HTTP/1.1 client for one origin (`http://host:port`), for functions that `co_await` outside
+ * services. Idle keep-alive connections are pooled and reused; each attempt has a deadline;
+ * failed attempts are retried with exponential backoff; a cancelled request (the runtime went
+ * away) fails at once with `operation_aborted`.
+ *
+ * One client may be shared by every thread of a server: copies share the same pool, and a
+ * pooled connection is only reused on the executor it was opened on. The client must be
+ * destroyed before the event loops its connections belong to (declare it after the server).
+ *
+ * **Example**:
+ * @code
+ * statefun::asio::http_client scores(server.executor(), "http://merchant-score:8080");
+ *
+ * statefun::task<> check(statefun::context& ctx, statefun::message msg) {
+ *   auto reply = co_await scores.get("/score?merchant=" + msg.as<std::string>(), {.retries = 2});
+ *   if (reply.status == 200) { ... }
+ * }
+ * @endcode
+ */
+class http_client {
+ public:
+  /**
+   * @param executor Where connections are opened when a call is made outside a task run by
+   *        statefun::asio (inside one, the task's executor is used).
+   * @param base_url `http://host[:port]`: a host name (resolved per connection), an IPv4 literal,
+   *        or an IPv6 literal in brackets; port 80 by default.
+   * @param max_idle_connections How many idle connections to keep, all threads together.
+   * @throws std::invalid_argument For any other URL, `https://` included (not supported yet).
+   */
+  http_client(::asio::any_io_executor executor, std::string_view base_url, std::size_t max_idle_connections = 16)
+      : state_(std::make_shared<shared_state>(std::move(executor), detail::parse_http_origin(base_url),
+                                              max_idle_connections)) {}
+
+  /**
+   * Sends `req` and returns the final response, retrying as `options` says.
+   *
+   * @return The response, 4xx and 5xx included (the last 5xx once retries run out).
+   * @throws std::invalid_argument At the call, for a malformed method, target or header field, or
+   *         a `Content-Length` / `Transfer-Encoding` field (the client frames the body itself).
+   * @throws std::system_error From the awaited task, once retries run out: the last attempt's
+   *         error, e.g. `asio::error::timed_out`, `connection_refused`, `eof` (the server closed
+   *         mid-response) or `std::errc::protocol_error` (a response that does not parse; not
+   *         retried). `asio::error::operation_aborted` when the calling task was cancelled
+   *         (never retried).
+   */
+  task<http_response> request(http_request req, call_options options = {}) {
+    const bool head_request = req.method == "HEAD";
+    const bool keep_alive = !asks_to_close(req.headers);
+    std::string head = request_head(req, state_->origin);
+    return run(state_, std::move(head), std::move(req.body), head_request, keep_alive, options,
+               req.method + " " + base() + req.target);
+  }
+
+  /// `GET target`.
+  task<http_response> get(std::string target, call_options options = {}) {
+    return request(http_request{"GET", std::move(target), {}, {}}, options);
+  }
+
+  /// `POST target` with `body` as `content_type`.
+  task<http_response> post(std::string target, std::string body, std::string content_type,
+                           call_options options = {}) {
+    return request(http_request{"POST", std::move(target), {{"Content-Type", std::move(content_type)}}, std::move(body)},
+                   options);
+  }
+
+  /// Idle connections in the pool now, all executors together.
+  [[nodiscard]] std::size_t idle_connections() const { return state_->pool.size(); }
+
+  /// The executor given at construction.
+  [[nodiscard]] const ::asio::any_io_executor& executor() const noexcept { return state_->executor; }
+
+ private:
+  /// What copies of a client, and their calls in flight, share.
+  struct shared_state {
+    shared_state(::asio::any_io_executor e, detail::http_origin o, std::size_t max_idle)
+        : executor(std::move(e)), origin(std::move(o)), pool(max_idle) {}
+
+    ::asio::any_io_executor executor;
+    detail::http_origin origin;
+    detail::connection_pool pool;
+  };
+
+  /// One attempt's outcome: a response, or why there is none.
+  struct attempt_result {
+    std::optional<http_response> response;
+    std::error_code error;
+    std::string_view reason;  // for protocol errors
+  };
+
+  std::string base() const { return "http://" + state_->origin.host_header; }
+
+  /// `Connection: close` among the caller's fields: do not pool the connection afterwards.
+  static bool asks_to_close(const std::vector<std::pair<std::string, std::string>>& headers) {
+    namespace g = statefun::detail::http1;
+    for (const auto& [name, value] : headers) {
+      if (!g::iequals(name, "connection")) {
+        continue;
+      }
+      std::string_view list = value;
+      while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        if (g::iequals(g::trim_ows(list.substr(0, comma)), "close")) {
+          return true;
+        }
+        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+      }
+    }
+    return false;
+  }
+
+  /// The request line and header section, checked so that nothing can be smuggled into them.
+  static std::string request_head(const http_request& req, const detail::http_origin& origin) {
+    namespace g = statefun::detail::http1;
+    const auto refuse = [&](std::string_view what) {
+      return std::invalid_argument("statefun::asio::http_client: " + std::string(what) + " in " + req.method + " " +
+                                   req.target);
+    };
+    if (req.method.empty() || g::skip(req.method, 0, g::tchar) != req.method.size()) {
+      throw refuse("malformed method");
+    }
+    if (g::skip(req.target, 0, g::target_char) != req.target.size() || !g::valid_target(req.method, req.target)) {
+      throw refuse("malformed target (expected /path?query)");
+    }
+    bool has_host = false;
+    for (const auto& [name, value] : req.headers) {
+      if (name.empty() || g::skip(name, 0, g::tchar) != name.size() ||
+          g::skip(value, 0, g::field_char) != value.size()) {
+        throw refuse("malformed header field \"" + name + "\"");
+      }
+      if (g::iequals(name, "content-length") || g::iequals(name, "transfer-encoding")) {
+        throw refuse(name + " set by the caller (the client frames the body)");
+      }
+      has_host = has_host || g::iequals(name, "host");
+    }
+
+    std::string head;
+    head.reserve(64 + req.target.size() + origin.host_header.size());
+    head.append(req.method).append(" ").append(req.target).append(" HTTP/1.1\r\n");
+    if (!has_host) {
+      head.append("Host: ").append(origin.host_header).append("\r\n");
+    }
+    for (const auto& [name, value] : req.headers) {
+      head.append(name).append(": ").append(value).append("\r\n");
+    }
+    // RFC 9110 §8.6: a POST, PUT or PATCH says its length even when the body is empty.
+    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+      head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+    }
+    head.append("\r\n");
+    return head;
+  }
+
+  /// The errors another attempt may cure: not a cancellation, not a response that does not parse.
+  static bool retryable(const std::error_code& error) noexcept {
+    return error != ::asio::error::operation_aborted && error != std::errc::protocol_error;
+  }
+
+  /// A pooled connection the server closed while it was idle: the request never reached it.
+  static bool stale(const std::error_code& error) noexcept {
+    return error == ::asio::error::eof || error == ::asio::error::connection_reset ||
+           error == ::asio::error::broken_pipe || error == ::asio::error::connection_aborted;
+  }
+
+  /// Resolves the origin (unless it is an address) and connects `connection` to it.
+  static task<std::error_code> connect(const detail::http_origin& origin, detail::client_connection& connection,
+                                       detail::attempt_deadline& deadline) {
+    std::vector<::asio::ip::tcp::endpoint> endpoints;
+    if (origin.address) {
+      endpoints.emplace_back(*origin.address, origin.port);
+    } else {
+      auto [error, results] = co_await deadline.resolver().async_resolve(
+          origin.host, std::to_string(origin.port), ::asio::ip::tcp::resolver::numeric_service,
+          ::asio::experimental::as_tuple(use_task));
+      if (error) {
+        co_return error;
+      }
+      for (const auto& entry : results) {
+        endpoints.push_back(entry.endpoint());
+      }
+    }
+    co_return co_await connection.connect(endpoints);
+  }
+
+  /// One attempt under its own deadline, on a pooled connection of `executor` or a new one.
+  static task<attempt_result> attempt(shared_state& state, const ::asio::any_io_executor& executor,
+                                      std::string_view head, std::string_view body, bool head_request,
+                                      bool keep_alive, std::chrono::milliseconds timeout) {
+    const auto deadline = std::make_shared<detail::attempt_deadline>(executor);
+    const detail::attempt_deadline::disarm_on_exit disarm(*deadline);
+    deadline->arm(timeout);
+    std::shared_ptr<detail::client_connection> connection = state.pool.take(executor);
+    for (;;) {
+      const bool reused = connection != nullptr;
+      std::error_code error;
+      if (!reused) {
+        connection = std::make_shared<detail::client_connection>(executor);
+        deadline->watch(connection);
+        error = co_await connect(state.origin, *connection, *deadline);
+      }
+      deadline->watch(connection);
+      if (!error) {
+        error = co_await connection->write(head, body);
+      }
+      detail::read_outcome read;
+      if (!error) {
+        read = co_await connection->read_response(head_request);
+        error = read.error;
+      }
+      if (!error) {
+        http_response response = take_response(connection->response());
+        deadline->watch(nullptr);
+        if (connection->finish_response() && keep_alive) {
+          state.pool.give_back(std::move(connection));
+        }
+        co_return attempt_result{std::move(response), {}, {}};
+      }
+      if (deadline->expired()) {
+        co_return attempt_result{std::nullopt, ::asio::error::timed_out, {}};
+      }
+      if (reused && !connection->response_started() && stale(error)) {
+        // OkHttp's rule: the server closed the idle connection meanwhile, so the request never
+        // got through. Once, on a new connection, and not counted as a retry.
+        connection.reset();
+        continue;
+      }
+      co_return attempt_result{std::nullopt, error, read.reason};
+    }
+  }
+
+  static http_response take_response(const http::response_parser& parser) {
+    http_response response;
+    response.status = parser.status_code();
+    response.headers.reserve(parser.header_count());
+    for (std::size_t i = 0; i < parser.header_count(); ++i) {
+      const http::header_field field = parser.header_at(i);
+      response.headers.emplace_back(field.name, field.value);
+    }
+    response.body = parser.body();
+    return response;
+  }
+
+  /// Doubles `delay`, up to `cap` (and without overflowing).
+  static std::chrono::milliseconds next_backoff(std::chrono::milliseconds delay, std::chrono::milliseconds cap) {
+    return delay >= cap / 2 ? cap : std::min(delay * 2, cap);
+  }
+
+  /// The call: attempts, with backoff waits between them, until one is final.
+  static task<http_response> run(std::shared_ptr<shared_state> state, std::string head, std::string body,
+                                 bool head_request, bool keep_alive, call_options options, std::string what) {
+    const detail::task_scope* scope = detail::task_scope::current();
+    const ::asio::any_io_executor executor = scope != nullptr ? scope->executor() : state->executor;
+    if (scope == nullptr) {
+      // Outside a task run by statefun::asio: continue on the client's executor, where the
+      // connections' handlers (and the deadline's) run, so they never run concurrently with us.
+      co_await ::asio::post(executor, use_task);
+    }
+    const int retries = std::max(options.retries, 0);
+    std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), options.max_backoff);
+    for (int attempt_number = 0;; ++attempt_number) {
+      attempt_result result =
+          co_await attempt(*state, executor, head, body, head_request, keep_alive, options.timeout);
+      const bool last = attempt_number >= retries;
+      if (result.response) {
+        const bool server_error = result.response->status >= 500 && result.response->status <= 599;
+        if (last || !server_error || !options.retry_on_5xx) {
+          co_return std::move(*result.response);
+        }
+      } else if (last || !retryable(result.error)) {
+        std::string message = "statefun::asio::http_client: " + what;
+        if (!result.reason.empty()) {
+          message.append(": malformed response: ").append(result.reason);
+        }
+        throw std::system_error(result.error, message);
+      }
+      ::asio::steady_timer timer(executor, detail::deadline_after(delay));
+      co_await timer.async_wait(use_task);
+      delay = next_backoff(delay, options.max_backoff);
+    }
+  }
+
+  std::shared_ptr<shared_state> state_;
+};
+
+}  // namespace statefun::inline v0::asio
