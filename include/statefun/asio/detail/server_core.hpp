@@ -9,6 +9,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <statefun/asio/detail/intrusive_list.hpp>
 #include <statefun/asio/detail/response_head.hpp>
 #include <statefun/asio/server_options.hpp>
 #include <statefun/config.hpp>
@@ -32,11 +33,9 @@ namespace statefun::inline v0::asio::detail {
 using clock = std::chrono::steady_clock;
 
 /// What a serving thread needs of a connection, whatever its stream type.
-class connection_base {
+class connection_base : public intrusive_list_hook {
  public:
   connection_base() = default;
-  connection_base(const connection_base&) = delete;
-  connection_base& operator=(const connection_base&) = delete;
   virtual ~connection_base() = default;
 
   /// Closes the connection now, cancelling its request in flight (a deadline passed).
@@ -48,11 +47,6 @@ class connection_base {
   /// When the connection's current phase (reading a head, a body, writing, idle) must be over;
   /// `time_point::max()` while a function runs. The thread's sweeper enforces it.
   clock::time_point deadline = clock::time_point::max();
-
- private:
-  friend class server_thread;
-  connection_base* previous_ = nullptr;
-  connection_base* next_ = nullptr;
 };
 
 class server_core;
@@ -76,24 +70,11 @@ class server_thread {
   /// "Date: ...\r\n", current to the second.
   std::string_view date() const noexcept { return date_.view(); }
 
-  void add(connection_base& connection) noexcept {
-    connection.previous_ = nullptr;
-    connection.next_ = first_;
-    if (first_ != nullptr) {
-      first_->previous_ = &connection;
-    }
-    first_ = &connection;
-    ++count_;
-  }
+  void add(connection_base& connection) noexcept { connections_.push_front(connection); }
 
   void remove(connection_base& connection) noexcept {
-    (connection.previous_ != nullptr ? connection.previous_->next_ : first_) = connection.next_;
-    if (connection.next_ != nullptr) {
-      connection.next_->previous_ = connection.previous_;
-    }
-    connection.previous_ = connection.next_ = nullptr;
-    --count_;
-    if (draining_ && count_ == 0) {
+    connections_.erase(connection);
+    if (draining_ && connections_.size() == 0) {
       finish();
     }
   }
@@ -111,15 +92,6 @@ class server_thread {
   void sweep();
   void finish();
 
-  template <class F>
-  void for_each_connection(F f) {
-    for (connection_base* c = first_; c != nullptr;) {
-      connection_base* next = c->next_;  // f may remove c
-      f(*c);
-      c = next;
-    }
-  }
-
   server_core& core_;
   ::asio::io_context io_{1};  // one thread runs it: Asio may skip its locking
   std::optional<::asio::executor_work_guard<::asio::io_context::executor_type>> work_;
@@ -128,8 +100,7 @@ class server_thread {
   clock::duration tick_;
   date_line date_;
   std::time_t date_second_ = 0;
-  connection_base* first_ = nullptr;
-  std::size_t count_ = 0;
+  intrusive_list<connection_base> connections_;
   bool draining_ = false;
 };
 
@@ -201,7 +172,7 @@ inline void server_thread::sweep() {
     date_.update(second);
   }
   const clock::time_point now = clock::now();
-  for_each_connection([now](connection_base& c) {
+  connections_.for_each([now](connection_base& c) {
     if (c.deadline <= now) {
       c.deadline = clock::time_point::max();
       c.close_now();
@@ -220,15 +191,15 @@ inline void server_thread::drain() {
     return;
   }
   draining_ = true;
-  for_each_connection([](connection_base& c) { c.drain(); });
-  if (count_ == 0) {
+  connections_.for_each([](connection_base& c) { c.drain(); });
+  if (connections_.size() == 0) {
     finish();
     return;
   }
   shutdown_deadline_.expires_after(core_.options().shutdown_timeout);
   shutdown_deadline_.async_wait([this](std::error_code error) {
     if (!error) {
-      for_each_connection([](connection_base& c) { c.close_now(); });
+      connections_.for_each([](connection_base& c) { c.close_now(); });
     }
   });
 }

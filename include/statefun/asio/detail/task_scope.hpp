@@ -7,6 +7,7 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/cancellation_type.hpp>
 
+#include <statefun/asio/detail/intrusive_list.hpp>
 #include <statefun/config.hpp>
 
 #include <utility>
@@ -28,19 +29,15 @@ namespace statefun::inline v0::asio::detail {
 class task_scope {
  public:
   /// One operation awaited in a scope: what `cancel` emits on.
-  class operation {
+  class operation : public intrusive_list_hook {
    public:
     operation() = default;
-    operation(const operation&) = delete;
-    operation& operator=(const operation&) = delete;
 
     ::asio::cancellation_slot slot() noexcept { return signal_.slot(); }
 
    private:
     friend task_scope;
     ::asio::cancellation_signal signal_;
-    operation* previous_ = nullptr;
-    operation* next_ = nullptr;
   };
 
   /// Makes the current scope `scope` for a lifetime, then restores the one before.
@@ -70,33 +67,14 @@ class task_scope {
   /// Cancels every pending operation (each completes with `operation_aborted`) and all later ones.
   void cancel(::asio::cancellation_type type = ::asio::cancellation_type::terminal) {
     cancelled_ = true;
-    // Emitting may complete an operation at once, which detaches it: step before emitting.
-    for (operation* op = first_; op != nullptr;) {
-      operation* next = op->next_;
-      op->signal_.emit(type);
-      op = next;
-    }
+    pending_.for_each([type](operation& op) { op.signal_.emit(type); });
   }
 
   /// Re-arms a cancelled scope for the next tree of tasks (no operation may be pending).
   void reset() noexcept { cancelled_ = false; }
 
-  void attach(operation& op) noexcept {
-    op.previous_ = nullptr;
-    op.next_ = first_;
-    if (first_ != nullptr) {
-      first_->previous_ = &op;
-    }
-    first_ = &op;
-  }
-
-  void detach(operation& op) noexcept {
-    (op.previous_ != nullptr ? op.previous_->next_ : first_) = op.next_;
-    if (op.next_ != nullptr) {
-      op.next_->previous_ = op.previous_;
-    }
-    op.previous_ = op.next_ = nullptr;
-  }
+  void attach(operation& op) noexcept { pending_.push_front(op); }
+  void detach(operation& op) noexcept { pending_.erase(op); }
 
  private:
   static task_scope*& current_ref() noexcept {
@@ -105,7 +83,7 @@ class task_scope {
   }
 
   ::asio::any_io_executor executor_;
-  operation* first_ = nullptr;
+  intrusive_list<operation> pending_;
   bool cancelled_ = false;
 };
 
