@@ -108,10 +108,41 @@ inline bool is(char c, char_class k) noexcept { return (char_classes[static_cast
 
 /// The first position at or after `from` whose character is not of class `k`.
 inline std::size_t skip(std::string_view s, std::size_t from, char_class k) noexcept {
+  // Four at a time while four remain: tokens and targets are most of a head's bytes.
+  while (from + 4 <= s.size() && is(s[from], k) && is(s[from + 1], k) && is(s[from + 2], k) && is(s[from + 3], k)) {
+    from += 4;
+  }
   while (from < s.size() && is(s[from], k)) {
     ++from;
   }
   return from;
+}
+
+/// True when none of the eight bytes at `p` is a control character (below 0x20, or 0x7F).
+inline bool no_controls(const char* p) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101u;
+  std::uint64_t x;
+  std::memcpy(&x, p, 8);
+  // The "has less than" and "has zero byte" tricks: a byte below 0x20, or equal to 0x7F, sets
+  // some high bit; obs-text bytes (>= 0x80) are masked out by ~x and never do.
+  const std::uint64_t del = x ^ (0x7F * ones);
+  return ((((x - 0x20 * ones) & ~x) | ((del - ones) & ~del)) & (0x80 * ones)) == 0;
+}
+
+/// `skip(s, from, field_char)`, eight bytes at a time. HTAB is a control character too, so a
+/// word holding one (rare) takes the byte loop.
+inline std::size_t skip_field_chars(std::string_view s, std::size_t from) noexcept {
+  for (; from + 8 <= s.size(); from += 8) {
+    if (!no_controls(s.data() + from)) {
+      return skip(s, from, field_char);
+    }
+  }
+  // Fewer than eight left: the line's last eight bytes cover them. Those before `from` are
+  // checked already, or belong to the name, colon and OWS (where a tab takes the byte loop).
+  if (from < s.size() && s.size() >= 8 && no_controls(s.data() + s.size() - 8)) {
+    return s.size();
+  }
+  return skip(s, from, field_char);
 }
 
 /// The first position at or after `from` that is not optional whitespace (SP / HTAB).
@@ -139,6 +170,19 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
   }
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// `iequals(a, lower)` where `lower` is already lower-case (our literals): half the work.
+inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
+  if (a.size() != lower.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != lower[i]) {
       return false;
     }
   }
@@ -213,11 +257,14 @@ inline field_line parse_field_line(std::string_view line) noexcept {
     return f;
   }
   f.value_begin = skip_ows(line, f.name_end + 1);
-  if (skip(line, f.value_begin, field_char) != line.size()) {
+  if (skip_field_chars(line, f.value_begin) != line.size()) {
     f.error = {400, "control character in a field value"};
     return f;
   }
-  f.value_end = f.value_begin + trim_ows(line.substr(f.value_begin)).size();
+  f.value_end = line.size();
+  while (f.value_end > f.value_begin && (line[f.value_end - 1] == ' ' || line[f.value_end - 1] == '\t')) {
+    --f.value_end;
+  }
   return f;
 }
 
@@ -329,11 +376,11 @@ enum class known_field : std::uint8_t { content_length, transfer_encoding, conne
 inline known_field classify(std::string_view name) noexcept {
   // One length switch and one comparison per field: this runs on every field of every message.
   switch (name.size()) {
-    case 4: return iequals(name, "host") ? known_field::host : known_field::other;
-    case 6: return iequals(name, "expect") ? known_field::expect : known_field::other;
-    case 10: return iequals(name, "connection") ? known_field::connection : known_field::other;
-    case 14: return iequals(name, "content-length") ? known_field::content_length : known_field::other;
-    case 17: return iequals(name, "transfer-encoding") ? known_field::transfer_encoding : known_field::other;
+    case 4: return iequals_lower(name, "host") ? known_field::host : known_field::other;
+    case 6: return iequals_lower(name, "expect") ? known_field::expect : known_field::other;
+    case 10: return iequals_lower(name, "connection") ? known_field::connection : known_field::other;
+    case 14: return iequals_lower(name, "content-length") ? known_field::content_length : known_field::other;
+    case 17: return iequals_lower(name, "transfer-encoding") ? known_field::transfer_encoding : known_field::other;
     default: return known_field::other;
   }
 }
@@ -356,11 +403,11 @@ struct text_ref {
 
 /**
  * Everything of an HTTP/1.1 message but its start line: the header section, the framing rules,
- * and Content-Length, chunked or close-delimited bodies. A public parser derives from it
- * privately and is its `Owner`: `run` calls back `owner.on_start_line(line)` for the first
- * non-empty line and `owner.on_head_end()` once the header section is read and its framing
- * fields checked; each returns false after calling `fail`. The public members below are the
- * parsers' own: they derive publicly, as Beast's `parser` derives from `basic_parser`.
+ * and Content-Length, chunked or close-delimited bodies. A public parser derives from it (as
+ * Beast's `parser` derives from `basic_parser`, so the public members below are the parsers' own)
+ * and is its `Owner`: `run` calls back `owner.on_start_line(line)` for the first non-empty line
+ * and `owner.on_head_end()` once the header section is read and its framing fields checked; each
+ * returns false after calling `fail`.
  *
  * All positions are offsets from the start of the message, never pointers: the caller's buffer
  * may move between calls. Each call resumes where the last one stopped, so bytes that arrive one
@@ -438,6 +485,8 @@ class message_parser {
   http::parse_status run(std::span<char> buffer, Owner& owner) {
     data_ = buffer.data();
     size_ = buffer.size();
+    // Only the two phases that call the owner are here; the rest is `step()`, compiled once
+    // rather than once per owner.
     for (;;) {
       if (phase_ == phase::start_line) {
         const auto line = head_line();
@@ -474,6 +523,7 @@ class message_parser {
     return status();
   }
 
+  /// Every per-message member back to its start; `fields_` keeps its capacity.
   void reset() noexcept {
     fields_.clear();
     data_ = nullptr;
@@ -509,14 +559,17 @@ class message_parser {
   /// How many header fields of this kind the head held.
   [[nodiscard]] std::size_t seen(known_field k) const noexcept { return seen_[static_cast<std::size_t>(k)]; }
 
+  /// A view into the buffer of this call as offsets, and back: only offsets survive a move.
   [[nodiscard]] text_ref ref(std::string_view s) const noexcept {
     return {static_cast<std::size_t>(s.data() - data_), s.size()};
   }
   [[nodiscard]] std::string_view view(text_ref r) const noexcept {
+    // No buffer after reset(): the last message's views are gone, not dangling.
     return data_ == nullptr ? std::string_view{} : std::string_view(data_ + r.offset, r.size);
   }
 
  private:
+  /// Where the scan stands: each phase consumes a line or a run of body bytes.
   enum class phase : std::uint8_t {
     start_line,
     fields,
@@ -531,6 +584,7 @@ class message_parser {
     failed,
   };
 
+  // Offsets, for the same reason as text_ref; 32 bytes a field, reserved once.
   struct field_ref {
     std::size_t name;
     std::size_t name_size;
@@ -646,7 +700,7 @@ class message_parser {
         if (count > 1) {
           return fail(400, "more than one Transfer-Encoding");
         }
-        chunked_ = iequals(value, "chunked");
+        chunked_ = iequals_lower(value, "chunked");
         return true;
       case known_field::connection: return read_connection(value);
       default: return true;  // Host and Expect: the owner checks them in on_head_end
@@ -665,8 +719,8 @@ class message_parser {
       if (skip(option, 0, tchar) != option.size()) {
         return fail(400, "malformed Connection");
       }
-      connection_close_ = connection_close_ || iequals(option, "close");
-      connection_keep_alive_ = connection_keep_alive_ || iequals(option, "keep-alive");
+      connection_close_ = connection_close_ || iequals_lower(option, "close");
+      connection_keep_alive_ = connection_keep_alive_ || iequals_lower(option, "keep-alive");
     }
     return true;
   }
@@ -685,6 +739,7 @@ class message_parser {
     return chunked_ || fail(501, "Transfer-Encoding other than chunked");
   }
 
+  /// Picks the framing (RFC 9112 §6.3, in its order) and the phase that reads the body.
   bool begin_body() {
     if (no_body_) {
       framing_ = framing::none;
@@ -711,6 +766,7 @@ class message_parser {
     return true;
   }
 
+  /// A Content-Length body is left where it is: nothing to do but wait for its last byte.
   bool read_length_body() {
     if (size_ - head_end_ >= *content_length_) {
       body_end_ = message_end_ = head_end_ + static_cast<std::size_t>(*content_length_);
@@ -719,6 +775,7 @@ class message_parser {
     return false;
   }
 
+  /// Ends only at close_at_end(); until then, only the limit can end it.
   bool read_close_body() {
     if (size_ - head_end_ > limits_.max_body_bytes) {
       return fail(413, "body over the body limit");
@@ -775,6 +832,7 @@ class message_parser {
     return true;
   }
 
+  /// Exactly CRLF after chunk data: anything else means the size lied (or two parsers disagree).
   bool read_chunk_crlf() {
     const std::size_t have = size_ - pos_;
     if ((have >= 1 && data_[pos_] != '\r') || (have >= 2 && data_[pos_ + 1] != '\n')) {

@@ -107,7 +107,7 @@ class request_parser : public detail::http1::message_parser {
     }
     for (std::size_t i = 0; i < header_count(); ++i) {
       const header_field f = header_at(i);
-      if (detail::http1::iequals(f.name, "expect") && !detail::http1::iequals(f.value, "100-continue")) {
+      if (detail::http1::iequals_lower(f.name, "expect") && !detail::http1::iequals_lower(f.value, "100-continue")) {
         return fail(417, "unsupported Expect");
       }
     }
