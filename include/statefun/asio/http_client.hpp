@@ -331,7 +331,8 @@ class http_client {
       co_await ::asio::post(executor, use_task);
     }
     const int retries = std::max(options.retries, 0);
-    std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), options.max_backoff);
+    const std::chrono::milliseconds cap = std::max(options.max_backoff, std::chrono::milliseconds(0));
+    std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), cap);
     for (int attempt_number = 0;; ++attempt_number) {
       attempt_result result =
           co_await attempt(*state, executor, head, body, head_request, keep_alive, options.timeout);
@@ -350,7 +351,7 @@ class http_client {
       }
       ::asio::steady_timer timer(executor, detail::deadline_after(delay));
       co_await timer.async_wait(use_task);
-      delay = next_backoff(delay, options.max_backoff);
+      delay = next_backoff(delay, cap);
     }
   }
 
