@@ -32,11 +32,10 @@ using statefun::asio::use_task;
 using statefun::test::client;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
+using statefun::test::w1;
 using statefun::test::test_functions;
 
 namespace {
-
-std::string w1() { return statefun::test::read_data("workloads/w1_counter.bin"); }
 
 std::string gated_request() {
   return runtime_post(statefun::test::request("test", "gated", "g")

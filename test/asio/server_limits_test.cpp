@@ -15,11 +15,10 @@ using namespace std::string_literals;
 using statefun::test::client;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
+using statefun::test::w1;
 using statefun::test::test_functions;
 
 namespace {
-
-std::string w1() { return statefun::test::read_data("workloads/w1_counter.bin"); }
 
 struct refused_request {
   std::string name;

@@ -28,6 +28,7 @@ using statefun::asio::http_server;
 using statefun::test::client;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
+using statefun::test::w1;
 using statefun::test::temp_dir;
 using statefun::test::test_functions;
 
@@ -36,8 +37,6 @@ namespace {
 using tcp = ::asio::ip::tcp;
 using unix_socket = ::asio::local::stream_protocol;
 namespace fs = std::filesystem;
-
-std::string w1() { return statefun::test::read_data("workloads/w1_counter.bin"); }
 
 std::string expected_reply(const statefun::functions& fns, const std::string& request) {
   auto handler = fns.handler();
@@ -80,6 +79,21 @@ int socket_mode(const std::string& path) {
   return static_cast<int>(status.st_mode & 07777);
 }
 
+/// The message of the std::system_error `f` throws, or "(no exception)".
+template <class F>
+std::string system_error_of(F f) {
+  try {
+    f();
+  } catch (const std::system_error& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 }  // namespace
 
 TEST_CASE("listeners: TCP on the IPv4 loopback serves, and listen returns the port bound") {
@@ -117,21 +131,6 @@ TEST_CASE("listeners: \"::\" serves IPv4 and IPv6 clients alike (dual stack)") {
   check_serves_w1(v6, f.fns);
 }
 
-/// The message of the std::system_error `f` throws, or "(no exception)".
-template <class F>
-std::string system_error_of(F f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST_CASE("listeners: a port in use or a bad address fails at startup with std::system_error") {
   test_functions f;
   http_server first(f.fns);
@@ -141,11 +140,7 @@ TEST_CASE("listeners: a port in use or a bad address fails at startup with std::
   CHECK_THROWS_AS((void)second.listen("not an address", 0), std::system_error);
 }
 
-// BUG (server): TCP startup errors do not say which listener failed. http_server::listen (and
-// listen_tls) let Asio's exceptions through as they are: a port in use reads "bind: Address
-// already in use", a bad address "Invalid argument", with neither the address nor the port,
-// where listen_unix and the TLS errors name their path. Skipped until that is fixed.
-TEST_CASE("listeners: TCP startup errors name the address and port" * doctest::skip()) {
+TEST_CASE("listeners: TCP startup errors name the address and port") {
   test_functions f;
   http_server first(f.fns);
   const std::uint16_t port = first.listen("127.0.0.1", 0);
@@ -174,11 +169,7 @@ TEST_CASE("listeners: Unix socket startup errors name the path") {
   }
 }
 
-// BUG (server): a Unix socket path longer than sockaddr_un allows (107 bytes on Linux) fails
-// with "File name too long" and no path: listen_unix builds the endpoint (in
-// remove_stale_socket, then for bind) outside the code that names the path. Skipped until fixed.
-TEST_CASE("listeners: a Unix socket path too long for a socket address fails, naming the path" *
-          doctest::skip()) {
+TEST_CASE("listeners: a Unix socket path too long for a socket address fails, naming the path") {
   test_functions f;
   const temp_dir dir;
   http_server server(f.fns);

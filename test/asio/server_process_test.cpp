@@ -45,6 +45,7 @@ using statefun::test::client;
 using statefun::test::exit_status;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
+using statefun::test::w1;
 using statefun::test::temp_dir;
 using statefun::test::test_certificates;
 using statefun::test::test_functions;
@@ -52,8 +53,6 @@ using statefun::test::test_functions;
 namespace {
 
 using tcp = ::asio::ip::tcp;
-
-std::string w1() { return statefun::test::read_data("workloads/w1_counter.bin"); }
 
 std::string expected_reply(const statefun::functions& fns, const std::string& request) {
   auto handler = fns.handler();
@@ -408,13 +407,7 @@ TEST_CASE("test_server: a certificate it cannot use stops it at startup, with th
   CHECK(result.out.empty());
 }
 
-// BUG (server): with an encrypted key and no private_key_password, make_tls_context installs no
-// password callback, so OpenSSL falls back to its own: "Enter PEM pass phrase:" on the
-// controlling terminal, where a server started from a shell then blocks at startup waiting for
-// someone to type (without a terminal it reads stdin). Expected: std::runtime_error naming the
-// key file, as for a wrong passphrase. Skipped until that is fixed.
-TEST_CASE("test_server: an encrypted key without its passphrase fails at startup, without a prompt" *
-          doctest::skip()) {
+TEST_CASE("test_server: an encrypted key without its passphrase fails at startup, without a prompt") {
   if (!have_openssl()) {
     return;
   }

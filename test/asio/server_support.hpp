@@ -289,6 +289,9 @@ class client {
   std::size_t buffered_ = 0;
 };
 
+/// The W1 workload: one invocation of bench/counter, whose state holds 41.
+inline std::string w1() { return read_data("workloads/w1_counter.bin"); }
+
 /// A POST as the runtime's async (Netty) transport sends it.
 inline std::string runtime_post(std::string_view body, std::string_view path = "/statefun") {
   return "POST " + std::string(path) +

@@ -14,11 +14,10 @@ using statefun::test::client;
 using statefun::test::count;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
+using statefun::test::w1;
 using statefun::test::test_functions;
 
 namespace {
-
-std::string w1() { return statefun::test::read_data("workloads/w1_counter.bin"); }
 
 /// The count a FromFunction sets (the first mutation's value).
 std::int32_t counted(const std::string& body) {

@@ -95,11 +95,11 @@ arguments parse(const std::vector<std::string_view>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const arguments args = parse(std::vector<std::string_view>(argv + 1, argv + argc));
-  statefun::functions fns;
-  fns.bind("bench/counter", {count}, counter);
-  fns.bind("test/slow", {count}, slow);
   try {
+    const arguments args = parse(std::vector<std::string_view>(argv + 1, argv + argc));
+    statefun::functions fns;
+    fns.bind("bench/counter", {count}, counter);
+    fns.bind("test/slow", {count}, slow);
     statefun::asio::http_server server(fns, {.handle_signals = true});
     std::vector<std::string> listening;
     if (args.port) {

@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-extern char** environ;  // NOLINT: POSIX declares it in no header
+extern char** environ;  // POSIX has programs declare it themselves
 
 namespace statefun::test {
 

@@ -86,16 +86,7 @@ class http_server {
    * @throws std::system_error The address is invalid or in use.
    */
   std::uint16_t listen(std::string_view address, std::uint16_t port) {
-    const ::asio::ip::tcp::endpoint endpoint(::asio::ip::make_address(address), port);
-    ::asio::ip::tcp::acceptor acceptor(first_thread().io());
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(::asio::socket_base::reuse_address(true));
-    if (endpoint.address().is_v6()) {
-      // "::" serves IPv4 clients too, whatever the system's default.
-      acceptor.set_option(::asio::ip::v6_only(!endpoint.address().is_unspecified()));
-    }
-    acceptor.bind(endpoint);
-    acceptor.listen(::asio::socket_base::max_listen_connections);
+    auto acceptor = detail::listening_tcp_acceptor(first_thread().io(), address, port);
     const std::uint16_t bound = acceptor.local_endpoint().port();
     add_listener(std::move(acceptor), detail::plain_stream{});
     return bound;
@@ -113,22 +104,28 @@ class http_server {
                                                  std::filesystem::perms::group_read |
                                                  std::filesystem::perms::group_write) {
     using protocol = ::asio::local::stream_protocol;
-    remove_stale_socket(path);
-    protocol::acceptor acceptor(first_thread().io());
-    acceptor.open(protocol());
-    // Create the file with no access for others, then widen it to `mode`: no window in which
-    // the socket is more open than asked.
-    const ::mode_t previous = ::umask(0177);
-    std::error_code error;
-    acceptor.bind(protocol::endpoint(path), error);
-    ::umask(previous);
-    if (error) {
-      throw std::system_error(error, "cannot bind the Unix socket " + path);
+    try {
+      const protocol::endpoint endpoint(path);  // (throws for a path too long for sun_path)
+      remove_stale_socket(endpoint);
+      protocol::acceptor acceptor(first_thread().io());
+      acceptor.open(protocol());
+      // Create the file with no access for others, then widen it to `mode`: the socket is never
+      // more open than asked. (The umask is process-wide for that instant: add listeners
+      // before starting threads that create files.)
+      const ::mode_t previous = ::umask(0177);
+      std::error_code error;
+      acceptor.bind(endpoint, error);
+      ::umask(previous);
+      if (error) {
+        throw std::system_error(error);
+      }
+      socket_files_.push_back(path);
+      std::filesystem::permissions(path, mode);
+      acceptor.listen(::asio::socket_base::max_listen_connections);
+      add_listener(std::move(acceptor), detail::plain_stream{});
+    } catch (const std::system_error& e) {  // (filesystem_error is one too)
+      throw std::system_error(e.code(), "cannot listen on the Unix socket " + path);
     }
-    socket_files_.push_back(path);
-    std::filesystem::permissions(path, mode);
-    acceptor.listen(::asio::socket_base::max_listen_connections);
-    add_listener(std::move(acceptor), detail::plain_stream{});
   }
 
   /**
@@ -232,17 +229,18 @@ class http_server {
   }
 
   /// Removes `path` if it is a socket file that nobody accepts on any more.
-  static void remove_stale_socket(const std::string& path) {
+  static void remove_stale_socket(const ::asio::local::stream_protocol::endpoint& endpoint) {
+    const std::string path = endpoint.path();
     std::error_code error;
     if (!std::filesystem::is_socket(path, error)) {
       return;  // absent (bind creates it), or not a socket (bind reports it in use)
     }
     ::asio::io_context probe_context;
     ::asio::local::stream_protocol::socket probe(probe_context);
-    probe.connect(::asio::local::stream_protocol::endpoint(path), error);
+    probe.connect(endpoint, error);
     if (!error) {
       throw std::system_error(std::make_error_code(std::errc::address_in_use),
-                              "a server is listening on " + path);
+                              "a server is listening on it");
     }
     std::filesystem::remove(path, error);
   }

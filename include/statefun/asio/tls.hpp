@@ -90,12 +90,12 @@ inline ::asio::ssl::context make_tls_context(const tls_options& options) {
   load("certificate chain", options.certificate_chain, [&](std::error_code& error) {
     context.use_certificate_chain_file(options.certificate_chain, error);
   });
-  if (!options.private_key_password.empty()) {
-    context.set_password_callback(
-        [password = options.private_key_password](std::size_t, ssl::context::password_purpose) {
-          return password;
-        });
-  }
+  // Always a callback, even with no password: otherwise OpenSSL prompts on the terminal for
+  // an encrypted key and the server hangs at startup.
+  context.set_password_callback(
+      [password = options.private_key_password](std::size_t, ssl::context::password_purpose) {
+        return password;
+      });
   load("private key", options.private_key, [&](std::error_code& error) {
     context.use_private_key_file(options.private_key, ssl::context::pem, error);
   });
@@ -121,12 +121,7 @@ inline std::uint16_t listen_tls(http_server& server, std::string_view address, s
                                 const tls_options& options) {
   using tcp = ::asio::ip::tcp;
   auto context = std::make_shared<::asio::ssl::context>(make_tls_context(options));
-  const tcp::endpoint endpoint(::asio::ip::make_address(address), port);
-  tcp::acceptor acceptor(server.listener_context());
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(::asio::socket_base::reuse_address(true));
-  acceptor.bind(endpoint);
-  acceptor.listen(::asio::socket_base::max_listen_connections);
+  auto acceptor = detail::listening_tcp_acceptor(server.listener_context(), address, port);
   const std::uint16_t bound = acceptor.local_endpoint().port();
   server.add_listener(std::move(acceptor), [context](tcp::socket&& socket) {
     return ::asio::ssl::stream<tcp::socket>(std::move(socket), *context);

@@ -140,7 +140,14 @@ class connection final : public connection_base,
   task<> serve_requests() {
     const server_options& options = core_.options();
     set_deadline(options.header_timeout);
-    co_await stream_traits<Stream>::handshake(stream_);
+    try {
+      co_await stream_traits<Stream>::handshake(stream_);
+    } catch (const std::system_error& e) {
+      // A client that does not trust us, or that we do not trust (mTLS): the operator must
+      // see it. (Plain sockets have no handshake to fail.)
+      core_.log(std::string("TLS handshake failed: ") + e.what());
+      co_return;
+    }
     if (over_limit_) {
       co_await respond_text(503, "too many connections, retry\n", true);
       co_return;

@@ -4,6 +4,9 @@
 /// Listeners of `http_server`: accept loops that hand each connection to a serving thread.
 
 #include <asio/error.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -14,8 +17,10 @@
 #include <statefun/config.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -102,6 +107,31 @@ class acceptor_listener final : public listener_base {
   MakeStream make_stream_;
   ::asio::steady_timer retry_;
 };
+
+/**
+ * A TCP acceptor bound to `address`:`port` and listening. "::" serves IPv6 and IPv4 clients
+ * alike, whatever the system's default.
+ * @throws std::system_error Naming the address and port: invalid, in use, not permitted.
+ */
+inline ::asio::ip::tcp::acceptor listening_tcp_acceptor(::asio::io_context& context,
+                                                        std::string_view address,
+                                                        std::uint16_t port) {
+  try {
+    const ::asio::ip::tcp::endpoint endpoint(::asio::ip::make_address(address), port);
+    ::asio::ip::tcp::acceptor acceptor(context);
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(::asio::socket_base::reuse_address(true));
+    if (endpoint.address().is_v6()) {
+      acceptor.set_option(::asio::ip::v6_only(!endpoint.address().is_unspecified()));
+    }
+    acceptor.bind(endpoint);
+    acceptor.listen(::asio::socket_base::max_listen_connections);
+    return acceptor;
+  } catch (const std::system_error& e) {
+    throw std::system_error(e.code(), "cannot listen on " + std::string(address) + " port " +
+                                          std::to_string(port));
+  }
+}
 
 /// The stream of a plain listener: the socket itself.
 struct plain_stream {
