@@ -201,14 +201,7 @@ class tls_client {
       const auto status = buffer_.empty() ? http::parse_status::need_more
                                           : parser.parse(std::span(buffer_.data(), buffer_.size()));
       if (status == http::parse_status::complete) {
-        http_response response{parser.status_code(),
-                               std::string(parser.header("Content-Type").value_or("")),
-                               parser.header("Content-Length")
-                                   ? std::optional<std::string>(*parser.header("Content-Length"))
-                                   : std::nullopt,
-                               std::string(parser.header("Connection").value_or("")),
-                               std::string(parser.header("Allow").value_or("")),
-                               std::string(parser.body())};
+        http_response response = response_of(parser);
         buffer_.erase(0, parser.message_size());
         return response;
       }

@@ -206,6 +206,17 @@ struct http_response {
   std::string body;
 };
 
+/// What the test clients keep of a complete response.
+inline http_response response_of(const http::response_parser& parser) {
+  const auto length = parser.header("Content-Length");
+  return {parser.status_code(),
+          std::string(parser.header("Content-Type").value_or("")),
+          length ? std::optional<std::string>(*length) : std::nullopt,
+          std::string(parser.header("Connection").value_or("")),
+          std::string(parser.header("Allow").value_or("")),
+          std::string(parser.body())};
+}
+
 /// A blocking HTTP/1.1 client connection: raw bytes out, parsed responses in.
 template <class Socket = ::asio::ip::tcp::socket>
 class client {
@@ -230,14 +241,7 @@ class client {
       const auto status = buffered_ > 0 ? parser.parse(std::span(buffer_.data(), buffered_))
                                         : http::parse_status::need_more;
       if (status == http::parse_status::complete) {
-        http_response response{parser.status_code(),
-                               std::string(parser.header("Content-Type").value_or("")),
-                               parser.header("Content-Length")
-                                   ? std::optional<std::string>(*parser.header("Content-Length"))
-                                   : std::nullopt,
-                               std::string(parser.header("Connection").value_or("")),
-                               std::string(parser.header("Allow").value_or("")),
-                               std::string(parser.body())};
+        http_response response = response_of(parser);
         buffer_.erase(0, parser.message_size());
         buffered_ -= parser.message_size();
         return response;
