@@ -5,12 +5,12 @@
 /// a process per request (Apache mod_cgi, lighttpd, nginx + fcgiwrap, FaaS custom runtimes).
 /// A second transport over the same `request_reply_handler` seam as the Asio server; no Asio.
 
+#include <statefun/detail/http_grammar.hpp>
 #include <statefun/expected.hpp>
 #include <statefun/functions.hpp>
 #include <statefun/request_reply_handler.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cstddef>
 #include <cstdlib>
 #include <exception>
@@ -66,18 +66,6 @@ struct failure {
 
 using reply = expected<std::string_view, failure>;
 
-/// `CONTENT_LENGTH` as a byte count: decimal digits only (no sign, no spaces), no overflow.
-inline std::optional<std::size_t> parse_length(std::string_view text) noexcept {
-  std::size_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [stop, ec] = std::from_chars(text.data(), end, value);
-  // For an unsigned type from_chars takes neither sign nor spaces; out of range is an error.
-  if (ec != std::errc{} || stop != end) {
-    return std::nullopt;
-  }
-  return value;
-}
-
 /// Reads up to `size` bytes, fewer if `in` ends first. Unformatted reads in chunks, so a
 /// `CONTENT_LENGTH` that promises more than arrives costs only the bytes that do.
 inline std::string read_body(std::istream& in, std::size_t size) {
@@ -108,7 +96,8 @@ inline reply answer(request_reply_handler& handler, const environment& env, std:
   if (env.content_length.empty()) {
     return unexpected(failure{"411 Length Required", "CONTENT_LENGTH is missing: a StateFun request has a body"});
   }
-  const std::optional<std::size_t> length = parse_length(env.content_length);
+  // Decimal digits only (no sign, no spaces), no overflow.
+  const std::optional<std::uint64_t> length = statefun::detail::http1::parse_decimal(env.content_length);
   if (!length) {
     return unexpected(
         failure{"400 Bad Request", "CONTENT_LENGTH '" + std::string(env.content_length) + "' is not a byte count"});

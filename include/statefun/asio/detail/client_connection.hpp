@@ -11,6 +11,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
 
+#include <statefun/asio/detail/read_buffer.hpp>
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
 #include <statefun/http/response_parser.hpp>
@@ -21,7 +22,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -91,25 +91,29 @@ class client_connection {
     parser_.expect_no_body(head_request);
     eof_ = false;
     for (;;) {
-      http::parse_status status = size_ > 0 ? parser_.parse(received()) : http::parse_status::need_more;
+      http::parse_status status =
+          buffer_.pending_size() > 0 ? parser_.parse(buffer_.pending()) : http::parse_status::need_more;
       while (status == http::parse_status::need_more) {
-        reserve(static_cast<std::size_t>(std::min<std::uint64_t>(parser_.body_bytes_expected(), 1 << 20)));
-        auto [error, n] = co_await socket_.async_read_some(
-            ::asio::buffer(buffer_.data() + size_, buffer_.size() - size_), ::asio::experimental::as_tuple(use_task));
-        size_ += n;
+        // At least 4 KiB, at most 1 MiB of what the body still needs.
+        buffer_.reserve(static_cast<std::size_t>(
+            std::clamp<std::uint64_t>(parser_.body_bytes_expected(), 4096, 1 << 20)));
+        const std::span<char> room = buffer_.free_space();
+        auto [error, n] = co_await socket_.async_read_some(::asio::buffer(room.data(), room.size()),
+                                                           ::asio::experimental::as_tuple(use_task));
+        buffer_.commit(n);
         response_started_ = response_started_ || n > 0;
         if (error == ::asio::error::eof) {
           // The server closed: that ends a close-delimited body. Anything else is cut short
           // (every byte before was parsed already), which is an I/O failure, not a bad response.
           eof_ = true;
-          if (parser_.finish(received()) != http::parse_status::complete) {
+          if (parser_.finish(buffer_.pending()) != http::parse_status::complete) {
             co_return read_outcome{error, {}};
           }
           status = http::parse_status::complete;
         } else if (error) {
           co_return read_outcome{error, {}};
         } else {
-          status = parser_.parse(received());
+          status = parser_.parse(buffer_.pending());
         }
       }
       if (status == http::parse_status::failed) {
@@ -124,7 +128,7 @@ class client_connection {
         co_return read_outcome{std::make_error_code(std::errc::protocol_error), "unrequested 101 Switching Protocols"};
       }
       // An interim response (100 Continue, 103 Early Hints): the final one follows.
-      consume(parser_.message_size());
+      buffer_.consume(parser_.message_size());
       parser_.reset();
       parser_.expect_no_body(head_request);
     }
@@ -140,9 +144,10 @@ class client_connection {
    */
   bool finish_response() noexcept {
     const bool keep_alive = parser_.keep_alive() && !eof_;
-    consume(parser_.message_size());
+    buffer_.consume(parser_.message_size());
+    buffer_.shrink(64 * 1024);  // an idle connection keeps little
     // Bytes after the response were never asked for: the connection is out of step.
-    return keep_alive && size_ == 0 && socket_.is_open();
+    return keep_alive && buffer_.pending_size() == 0 && socket_.is_open();
   }
 
   /// A byte of a response has arrived since the last `write`.
@@ -155,29 +160,9 @@ class client_connection {
   }
 
  private:
-  std::span<char> received() noexcept { return {buffer_.data(), size_}; }
-
-  /// Makes room for at least `more` (and at least 4 KiB) bytes after the received ones.
-  void reserve(std::size_t more) {
-    const std::size_t wanted = size_ + std::max<std::size_t>(more, 4096);
-    if (buffer_.size() < wanted) {
-      buffer_.resize(std::max(wanted, buffer_.size() * 2));
-    }
-  }
-
-  void consume(std::size_t n) {
-    buffer_.erase(0, n);
-    size_ -= n;
-    if (buffer_.size() > 64 * 1024) {
-      buffer_.resize(std::max<std::size_t>(size_, 4096));  // an idle connection keeps little
-      buffer_.shrink_to_fit();
-    }
-  }
-
   ::asio::any_io_executor executor_;
   ::asio::ip::tcp::socket socket_;
-  std::string buffer_;  // received bytes are [0, size_); the rest is room for the next read
-  std::size_t size_ = 0;
+  read_buffer buffer_;  // received and not yet consumed
   http::response_parser parser_;
   bool response_started_ = false;
   bool eof_ = false;

@@ -14,7 +14,7 @@
 #include <statefun/asio/detail/task_scope.hpp>
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
-#include <statefun/detail/same_text.hpp>
+#include <statefun/detail/http_grammar.hpp>
 #include <statefun/http/request_parser.hpp>
 #include <statefun/request_reply_handler.hpp>
 #include <statefun/task.hpp>
@@ -303,15 +303,8 @@ class connection final : public connection_base,
 
   /// "application/octet-stream", in any case, parameters allowed.
   static bool is_octet_stream(std::string_view type) {
-    type = type.substr(0, type.find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
-      type.remove_suffix(1);
-    }
-    constexpr std::string_view expected = "application/octet-stream";
-    return type.size() == expected.size() &&
-           std::equal(type.begin(), type.end(), expected.begin(), [](char a, char b) {
-             return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
-           });
+    namespace g = statefun::detail::http1;
+    return g::iequals_lower(g::trim_ows(type.substr(0, type.find(';'))), "application/octet-stream");
   }
 
   task<> respond_text(int status, std::string text, bool close, std::string_view allow = {},
