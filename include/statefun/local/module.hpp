@@ -1,0 +1,118 @@
+#pragma once
+
+/// @file
+/// The configuration of a StateFun application as the local runtime reads it: the function
+/// endpoints, ingresses and egresses of a `module.yaml` (see `module_yaml.hpp`), or built in code.
+/// Defaults are the real runtime's (RUNTIME.md §3), not its documentation's.
+
+#include <statefun/config.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace statefun::inline v0::local {
+
+/// The HTTP client an endpoint uses, which decides how failures are retried (RUNTIME.md §1.5).
+enum class transport_kind {
+  /// `io.statefun.transports.v1/async` (Netty), the default of `io.statefun.endpoints.v2/http`:
+  /// every failure is retried within the `call` budget; backoff 4 ms, doubling.
+  async,
+  /// `io.statefun.transports.v1/okhttp`, and every `io.statefun.endpoints.v1/http`: I/O errors and
+  /// statuses 408, 409, 420, 429, 499 and >= 500 are retried within `call`; backoff 10 ms, doubling;
+  /// any other status fails at once.
+  okhttp,
+};
+
+/// Client TLS settings of an async endpoint (RUNTIME.md §1.9): file paths, all optional.
+struct tls_client_settings {
+  std::string trust_cacerts;        ///< PEM CA bundle; the system's trust store if empty
+  std::string client_cert;          ///< PEM client certificate (with `client_key`)
+  std::string client_key;           ///< PKCS#8 PEM private key (with `client_cert`)
+  std::string client_key_password;  ///< a file holding the key's password
+
+  [[nodiscard]] bool empty() const noexcept {
+    return trust_cacerts.empty() && client_cert.empty() && client_key.empty() && client_key_password.empty();
+  }
+};
+
+/// `io.statefun.endpoints.v1/http` or `v2/http`: where the functions of a type or namespace live.
+struct endpoint_spec {
+  /// `namespace/name` for one function type, or `namespace/*` for every type of the namespace.
+  std::string functions;
+  /// The URL; `{function.name}` is replaced by the function type's name (not its namespace).
+  std::string url_path_template;
+  /// Backlog length at which an address asks for backpressure; <= 0 disables it. Not a batch size.
+  int max_num_batch_requests = 1000;
+  transport_kind transport = transport_kind::async;
+
+  /// Total budget of one request, all attempts and backoffs included (async 2 min, okhttp 1 min).
+  std::chrono::milliseconds call{std::chrono::minutes{2}};
+  /// TCP connect (async 20 s, okhttp 10 s).
+  std::chrono::milliseconds connect{std::chrono::seconds{20}};
+  /// okhttp only: socket read and write inactivity.
+  std::chrono::milliseconds read{std::chrono::seconds{10}};
+  std::chrono::milliseconds write{std::chrono::seconds{10}};
+
+  /// async only: connection lifetime (0: unlimited), pool size, largest response accepted.
+  std::chrono::milliseconds pool_ttl{std::chrono::seconds{15}};
+  std::size_t pool_size = 1024;
+  std::size_t payload_max_bytes = 32 * 1024 * 1024;
+  tls_client_settings tls;
+
+  /// Where it was defined, for error messages ("module.yaml, document 2"); may be empty.
+  std::string source;
+};
+
+/// How an egress publishes its records (RUNTIME.md §2.11, rule 26).
+enum class delivery_semantic {
+  at_least_once,  ///< records are visible at once; after a restore they may appear twice
+  exactly_once,   ///< records become visible when the next snapshot is taken
+  none,           ///< like at_least_once, with no promise at all
+};
+
+enum class ingress_kind {
+  kafka,    ///< `io.statefun.kafka.v1/ingress`
+  kinesis,  ///< `io.statefun.kinesis.v1/ingress`
+};
+
+enum class egress_kind {
+  kafka,    ///< `io.statefun.kafka.v1/egress`: values must be `KafkaProducerRecord`s
+  kinesis,  ///< `io.statefun.kinesis.v1/egress`: values must be `KinesisEgressRecord`s
+  any,      ///< any typed value, as a custom egress takes (declared in code, not in module.yaml)
+};
+
+/// One topic (Kafka) or stream (Kinesis) of an ingress, and the functions its records go to.
+struct ingress_route {
+  std::string topic;                 ///< the topic or stream name
+  std::string value_type;            ///< the type name given to each record's value
+  std::vector<std::string> targets;  ///< function types; each record goes to every one of them
+};
+
+/// An ingress, emulated by an in-memory topic per route: each record's key becomes the function id.
+struct ingress_spec {
+  ingress_kind kind = ingress_kind::kafka;
+  std::string id;  ///< `namespace/name`
+  std::vector<ingress_route> routes;
+  std::string source;
+};
+
+/// An egress, emulated in memory.
+struct egress_spec {
+  egress_kind kind = egress_kind::kafka;
+  std::string id;  ///< `namespace/name`
+  delivery_semantic semantic = delivery_semantic::at_least_once;
+  std::string source;
+};
+
+/// What a `module.yaml` holds (one or several files appended together).
+struct module {
+  std::vector<endpoint_spec> endpoints;
+  std::vector<ingress_spec> ingresses;
+  std::vector<egress_spec> egresses;
+  /// Fields the real runtime ignores (so do we) but that look like mistakes, e.g. a misspelt key.
+  std::vector<std::string> warnings;
+};
+
+}  // namespace statefun::inline v0::local
