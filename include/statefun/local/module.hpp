@@ -27,10 +27,10 @@ enum class transport_kind {
 
 /// Client TLS settings of an async endpoint (RUNTIME.md §1.9): file paths, all optional.
 struct tls_client_settings {
-  std::string trust_cacerts;        ///< PEM CA bundle; the system's trust store if empty
-  std::string client_cert;          ///< PEM client certificate (with `client_key`)
-  std::string client_key;           ///< PKCS#8 PEM private key (with `client_cert`)
-  std::string client_key_password;  ///< a file holding the key's password
+  std::string trust_cacerts{};        ///< PEM CA bundle; the system's trust store if empty
+  std::string client_cert{};          ///< PEM client certificate (with `client_key`)
+  std::string client_key{};           ///< PKCS#8 PEM private key (with `client_cert`)
+  std::string client_key_password{};  ///< a file holding the key's password
 
   [[nodiscard]] bool empty() const noexcept {
     return trust_cacerts.empty() && client_cert.empty() && client_key.empty() && client_key_password.empty();
@@ -40,9 +40,9 @@ struct tls_client_settings {
 /// `io.statefun.endpoints.v1/http` or `v2/http`: where the functions of a type or namespace live.
 struct endpoint_spec {
   /// `namespace/name` for one function type, or `namespace/*` for every type of the namespace.
-  std::string functions;
+  std::string functions{};
   /// The URL; `{function.name}` is replaced by the function type's name (not its namespace).
-  std::string url_path_template;
+  std::string url_path_template{};
   /// Backlog length at which an address asks for backpressure; <= 0 disables it. Not a batch size.
   int max_num_batch_requests = 1000;
   transport_kind transport = transport_kind::async;
@@ -59,10 +59,10 @@ struct endpoint_spec {
   std::chrono::milliseconds pool_ttl{std::chrono::seconds{15}};
   std::size_t pool_size = 1024;
   std::size_t payload_max_bytes = 32 * 1024 * 1024;
-  tls_client_settings tls;
+  tls_client_settings tls{};
 
   /// Where it was defined, for error messages ("module.yaml, document 2"); may be empty.
-  std::string source;
+  std::string source{};
 };
 
 /// How an egress publishes its records (RUNTIME.md §2.11, rule 26).
@@ -85,34 +85,34 @@ enum class egress_kind {
 
 /// One topic (Kafka) or stream (Kinesis) of an ingress, and the functions its records go to.
 struct ingress_route {
-  std::string topic;                 ///< the topic or stream name
-  std::string value_type;            ///< the type name given to each record's value
-  std::vector<std::string> targets;  ///< function types; each record goes to every one of them
+  std::string topic{};                 ///< the topic or stream name
+  std::string value_type{};            ///< the type name given to each record's value
+  std::vector<std::string> targets{};  ///< function types; each record goes to every one of them
 };
 
 /// An ingress, emulated by an in-memory topic per route: each record's key becomes the function id.
 struct ingress_spec {
   ingress_kind kind = ingress_kind::kafka;
-  std::string id;  ///< `namespace/name`
-  std::vector<ingress_route> routes;
-  std::string source;
+  std::string id{};  ///< `namespace/name`
+  std::vector<ingress_route> routes{};
+  std::string source{};
 };
 
 /// An egress, emulated in memory.
 struct egress_spec {
   egress_kind kind = egress_kind::kafka;
-  std::string id;  ///< `namespace/name`
+  std::string id{};  ///< `namespace/name`
   delivery_semantic semantic = delivery_semantic::at_least_once;
-  std::string source;
+  std::string source{};
 };
 
 /// What a `module.yaml` holds (one or several files appended together).
 struct module {
-  std::vector<endpoint_spec> endpoints;
-  std::vector<ingress_spec> ingresses;
-  std::vector<egress_spec> egresses;
+  std::vector<endpoint_spec> endpoints{};
+  std::vector<ingress_spec> ingresses{};
+  std::vector<egress_spec> egresses{};
   /// Fields the real runtime ignores (so do we) but that look like mistakes, e.g. a misspelt key.
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings{};
 };
 
 }  // namespace statefun::inline v0::local
