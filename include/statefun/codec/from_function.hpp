@@ -62,7 +62,16 @@ struct missing_value_view {
   std::string_view type_name;
   expire_mode mode = expire_mode::none;
   std::int64_t expire_after_ms = 0;
-  friend bool operator==(const missing_value_view&, const missing_value_view&) = default;
+  /// The `expiration_spec` field is there even though `mode` is `none`: the Python and Go SDKs
+  /// write an empty spec where Java and JS leave it out. Kept so that tools can write back the
+  /// exact bytes they read; both forms mean the same.
+  bool has_expiration_spec = false;
+
+  /// Compares what the runtime reads, so an empty `expiration_spec` equals an absent one.
+  friend bool operator==(const missing_value_view& a, const missing_value_view& b) noexcept {
+    return a.state_name == b.state_name && a.type_name == b.type_name && a.mode == b.mode &&
+           a.expire_after_ms == b.expire_after_ms;
+  }
 };
 
 /**
@@ -160,18 +169,19 @@ class from_function_writer {
   }
 
   /// Writes `FromFunction{incomplete_invocation_context}` listing `missing` in order to `out`
-  /// (replacing its contents). A spec with mode `none` is written without an expiration spec.
+  /// (replacing its contents). A spec with mode `none` is written without an expiration spec,
+  /// or with an empty one if `has_expiration_spec` asks for it (milliseconds mean nothing then).
   static void write_incomplete_context(std::span<const missing_value_view> missing, std::string& out) {
     namespace f = detail::fields;
-    auto expiration_size = [](const missing_value_view& m) {
+    auto has_spec = [](const missing_value_view& m) { return m.mode != expire_mode::none || m.has_expiration_spec; };
+    auto millis = [](const missing_value_view& m) { return m.mode == expire_mode::none ? 0 : m.expire_after_ms; };
+    auto expiration_size = [&](const missing_value_view& m) {
       return detail::int_field_size(f::expiration_spec::mode, static_cast<std::int32_t>(m.mode)) +
-             detail::int_field_size(f::expiration_spec::expire_after_millis, m.expire_after_ms);
+             detail::int_field_size(f::expiration_spec::expire_after_millis, millis(m));
     };
     auto spec_size = [&](const missing_value_view& m) {
       return detail::string_field_size(f::value_spec::state_name, m.state_name.size()) +
-             (m.mode == expire_mode::none
-                  ? 0
-                  : detail::delimited_size(f::value_spec::expiration_spec, expiration_size(m))) +
+             (has_spec(m) ? detail::delimited_size(f::value_spec::expiration_spec, expiration_size(m)) : 0) +
              detail::string_field_size(f::value_spec::type_typename, m.type_name.size());
     };
     std::size_t size = 0;
@@ -184,10 +194,10 @@ class from_function_writer {
     for (const auto& m : missing) {
       w.message_header(f::incomplete_context::missing_values, spec_size(m));
       w.string_field(f::value_spec::state_name, m.state_name);
-      if (m.mode != expire_mode::none) {
+      if (has_spec(m)) {
         w.message_header(f::value_spec::expiration_spec, expiration_size(m));
         w.int_field(f::expiration_spec::mode, static_cast<std::int32_t>(m.mode));
-        w.int_field(f::expiration_spec::expire_after_millis, m.expire_after_ms);
+        w.int_field(f::expiration_spec::expire_after_millis, millis(m));
       }
       w.string_field(f::value_spec::type_typename, m.type_name);
     }
@@ -339,6 +349,7 @@ struct from_function_view {
           case f::value_spec::state_name: return wire::read_string(s, g, m.state_name);
           case f::value_spec::type_typename: return wire::read_string(s, g, m.type_name);
           case f::value_spec::expiration_spec:
+            m.has_expiration_spec = true;
             wire::walk_field(s, g, [&](detail::wire_reader& t, const detail::wire_field& h) {
               switch (h.number) {
                 case f::expiration_spec::mode: return wire::read_varint(t, h, m.mode);

@@ -647,7 +647,11 @@ class runtime final : private detail::reply_sink {
       }
     }
     detail::envelope e = std::move(queue[pick]);
-    queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(pick));
+    if (pick == 0) {
+      queue.pop_front();
+    } else {
+      queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(pick));
+    }
     return e;
   }
 
@@ -763,12 +767,11 @@ class runtime final : private detail::reply_sink {
 
   /// An answer came in (or the request failed for good): apply it (rules 11, 13, 14).
   void complete(completion c) {
-    in_flight_slot& slot = in_flight_[c.slot];
-    const std::uint32_t type = slot.type;
-    std::string id = std::move(slot.id);
-    close_ticket(c.slot);
+    const std::uint32_t type = in_flight_[c.slot].type;
     auto& addresses = durable_type(type).addresses;
-    const auto it = addresses.find(id);
+    const auto it = addresses.find(in_flight_[c.slot].id);
+    close_ticket(c.slot);
+    const std::string& id = it->first;
     detail::address_state& at = it->second;
     if (at.blocked) {  // any completion lifts the address's block (§2.2)
       at.blocked = false;
@@ -950,17 +953,23 @@ class runtime final : private detail::reply_sink {
 
   /// The function type a message goes to; its name must be `namespace/name` (rule 4).
   std::uint32_t target_type(const codec::address_view& target, std::uint32_t from, const std::string& id) {
+    // Answers mostly message one type after another: compare with the last one before hashing.
+    if (last_target_ < types_.size() && types_[last_target_].type == target.type &&
+        types_[last_target_].namespace_name == target.namespace_name) {
+      return last_target_;
+    }
     scratch_.assign(target.namespace_name).append("/").append(target.type);
-    const std::uint32_t known = function_types_.find(scratch_);
-    if (known != detail::name_table::npos) {
-      return known;
+    std::uint32_t known = function_types_.find(scratch_);
+    if (known == detail::name_table::npos) {
+      if (const auto why = type_name::problem(scratch_);
+          !why.empty() || target.namespace_name.find('/') != std::string_view::npos) {
+        fail(where(from, id) + ": a message to '" + scratch_ + "', whose type name " +
+             std::string(why.empty() ? "has more than one '/'" : why) + " (rule 4)");
+      }
+      known = function_type_number(scratch_);
     }
-    if (const auto why = type_name::problem(scratch_);
-        !why.empty() || target.namespace_name.find('/') != std::string_view::npos) {
-      fail(where(from, id) + ": a message to '" + scratch_ + "', whose type name " +
-           std::string(why.empty() ? "has more than one '/'" : why) + " (rule 4)");
-    }
-    return function_type_number(scratch_);
+    last_target_ = known;
+    return known;
   }
 
   /// The number of function type `name` (`namespace/name`, already checked).
@@ -1196,35 +1205,36 @@ class runtime final : private detail::reply_sink {
 
   detail::durable_state state_;
   detail::name_table function_types_;
-  std::vector<detail::function_type> types_{};
+  std::vector<detail::function_type> types_;
   detail::name_table names_;  // value type names
 
-  std::vector<in_process_binding> in_process_{};
+  std::vector<in_process_binding> in_process_;
   detail::string_map<binding> by_type_;
   detail::string_map<binding> by_namespace_;
   detail::string_map<statefun::asio::http_client> clients_;
-  std::vector<std::unique_ptr<function_endpoint>> endpoints_{};
+  std::vector<std::unique_ptr<function_endpoint>> endpoints_;
 
-  std::vector<ingress_entry> ingresses_{};
-  std::vector<input_route> inputs_{};
+  std::vector<ingress_entry> ingresses_;
+  std::vector<input_route> inputs_;
   detail::name_table topic_names_;
-  std::vector<std::vector<ingress_record>> topics_{};
-  std::vector<detail::envelope> direct_input_{};
+  std::vector<std::vector<ingress_record>> topics_;
+  std::vector<detail::envelope> direct_input_;
   std::size_t next_input_ = 0;
 
   detail::string_map<egress_entry> egresses_;
   std::function<void(const egress_record&)> egress_listener_;
 
-  std::vector<in_flight_slot> in_flight_{};
-  std::vector<std::uint32_t> free_slots_{};
+  std::vector<in_flight_slot> in_flight_;
+  std::vector<std::uint32_t> free_slots_;
   std::size_t in_flight_count_ = 0;
   std::size_t blocked_ = 0;
   std::deque<completion> completions_;
 
   codec::invocation_batch_view request_;
   codec::from_function_view effects_;
-  std::string scratch_{};
-  std::vector<std::string> spare_buffers_{};
+  std::string scratch_;
+  std::uint32_t last_target_ = detail::name_table::npos;
+  std::vector<std::string> spare_buffers_;
   std::mt19937_64 shuffle_;
   runtime_stats stats_;
 };
