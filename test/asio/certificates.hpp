@@ -37,7 +37,7 @@ inline std::string openssl_program() { return STATEFUN_TEST_OPENSSL; }
 /// PEM files for the TLS tests. Every key is an EC P-256 key in PKCS#8 (what the runtime wants
 /// of a client key).
 struct certificates {
-  /// The passphrase of `server_key_encrypted`.
+  /// The passphrase of `server_key_encrypted` and `client_key_encrypted`.
   static constexpr std::string_view passphrase = "correct horse battery staple";
 
   std::string ca;                    ///< the CA the server and `client_cert` chain to
@@ -47,6 +47,9 @@ struct certificates {
   std::string mismatched_key;        ///< a key that belongs to no certificate here
   std::string client_cert;           ///< a client certificate (CN=statefun runtime) signed by `ca`
   std::string client_key;
+  std::string client_key_encrypted;    ///< `client_key`, encrypted PKCS#8 (AES-256, `passphrase`)
+  std::string client_key_traditional;  ///< `client_key` in the traditional ("EC PRIVATE KEY") form
+  std::string wrong_host_cert;       ///< for elsewhere.example only, signed by `ca`, key `server_key`
   std::string other_ca;              ///< a CA nobody here trusts (a self-signed certificate)
   std::string other_ca_key;
   std::string untrusted_client_cert;  ///< a client certificate signed by `other_ca`
@@ -138,6 +141,17 @@ struct certificate_store {
     c.client_key = new_key(dir, "client");
     c.client_cert = new_leaf(dir, "client", c.client_key, "statefun runtime", client_extensions,
                              c.ca, ca_key, 3);
+    c.client_key_encrypted = dir / "client_encrypted.key";
+    openssl({"pkey", "-in", c.client_key, "-aes256", "-passout",
+             "pass:" + std::string(certificates::passphrase), "-out", c.client_key_encrypted});
+    c.client_key_traditional = dir / "client_traditional.key";
+    openssl({"pkey", "-in", c.client_key, "-traditional", "-out", c.client_key_traditional});
+    c.wrong_host_cert = new_leaf(dir, "wrong_host", c.server_key, "elsewhere.example",
+                                 "basicConstraints = CA:FALSE\n"
+                                 "keyUsage = critical, digitalSignature\n"
+                                 "extendedKeyUsage = serverAuth\n"
+                                 "subjectAltName = DNS:elsewhere.example\n",
+                                 c.ca, ca_key, 5);
 
     c.other_ca = new_ca(dir, "other_ca", "an unrelated CA");
     c.other_ca_key = dir / "other_ca.key";

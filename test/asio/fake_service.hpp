@@ -1,7 +1,8 @@
 #pragma once
 
 // fake_service: the outside service of the http_client tests. An HTTP/1.1 server on 127.0.0.1
-// (any free port) run on a thread of its own, written with statefun::task, use_task and
+// (any free port; unix_fake_service: on a Unix domain socket; with a TLS layer, which the TLS
+// tests supply, over TLS) run on a thread of its own, written with statefun::task, use_task and
 // http::request_parser. Each target can be told how to answer (503 first, hold until released,
 // delay, chunked, close-delimited, Connection: close, drop the connection), and the service
 // counts what happened so that tests assert on counters and events, never on time.
@@ -17,6 +18,7 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
@@ -29,6 +31,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -37,6 +40,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,7 +50,7 @@ namespace statefun::test {
 struct behaviour {
   int status = 200;
   /// The body; empty: an echo of the request, "<method> <target>\n<body>".
-  std::string body;
+  std::string body{};
   /// Answer the first N requests for this target with 503.
   int unavailable_first = 0;
   /// Close the connection without answering the first N requests for this target.
@@ -64,10 +68,16 @@ struct behaviour {
   bool close_delimited = false;
   /// Say `Connection: close`, and close after answering.
   bool connection_close = false;
-  /// Close after answering without saying so first (as an idle timeout would, later).
+  /// Close after answering without saying so first (as an idle timeout would, later). Over
+  /// TLS, without close_notify, as http_server closes idle connections.
   bool close_after_answer = false;
+  /// Over TLS, close without close_notify where one is due (after a close-delimited body or
+  /// Connection: close): a truncation, as if someone on the path cut the connection.
+  bool no_close_notify = false;
   /// Send these bytes instead of a response (then close).
-  std::optional<std::string> raw;
+  std::optional<std::string> raw{};
+  /// The answer's Content-Type field.
+  std::string content_type = "text/plain";
 };
 
 /// A request as the service received it.
@@ -75,7 +85,7 @@ struct received_request {
   std::string method;
   std::string target;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  std::string body{};
 
   std::optional<std::string> header(std::string_view name) const {
     for (const auto& [field, value] : headers) {
@@ -90,24 +100,67 @@ struct received_request {
   }
 };
 
-class fake_service {
+/**
+ * What the service speaks over its sockets: HTTP itself. A layer is a policy type with
+ * `scheme`, `stream<Socket>`, `wrap(socket)`, `handshake(stream)` (false: drop the connection)
+ * and `shutdown(stream)` (before closing, where the protocol says goodbye: TLS's close_notify).
+ */
+struct plain_layer {
+  static constexpr std::string_view scheme = "http";
+
+  template <class Socket>
+  using stream = Socket;
+
+  template <class Socket>
+  Socket wrap(Socket&& socket) const {
+    return std::move(socket);
+  }
+
+  template <class Socket>
+  task<bool> handshake(Socket&) const {
+    co_return true;
+  }
+
+  template <class Socket>
+  task<> shutdown(Socket&) const {
+    co_return;
+  }
+};
+
+/// The service on `Protocol`'s sockets (`asio::ip::tcp` or `asio::local::stream_protocol`),
+/// speaking HTTP over `Layer`.
+template <class Protocol, class Layer = plain_layer>
+class basic_fake_service {
+  static constexpr bool is_tcp = std::is_same_v<Protocol, ::asio::ip::tcp>;
+
  public:
-  fake_service() : acceptor_(io_, {::asio::ip::make_address("127.0.0.1"), 0}) {
-    port_ = acceptor_.local_endpoint().port();
+  /// Listens on 127.0.0.1, on any free port.
+  explicit basic_fake_service(Layer layer = {})
+    requires is_tcp
+      : basic_fake_service(typename Protocol::endpoint(::asio::ip::make_address("127.0.0.1"), 0), std::move(layer)) {}
+
+  /// Listens at `where` (a socket file is removed again by the destructor).
+  explicit basic_fake_service(const typename Protocol::endpoint& where, Layer layer = {})
+      : layer_(std::move(layer)), acceptor_(io_, where) {
+    if constexpr (is_tcp) {
+      port_ = acceptor_.local_endpoint().port();
+    } else {
+      socket_file_ = where.path();
+    }
     statefun::asio::async_run(io_.get_executor(), accept_loop(), [](std::exception_ptr) {});
     thread_ = std::thread([this] { io_.run(); });
   }
 
-  fake_service(const fake_service&) = delete;
-  fake_service& operator=(const fake_service&) = delete;
+  basic_fake_service(const basic_fake_service&) = delete;
+  basic_fake_service& operator=(const basic_fake_service&) = delete;
 
   /// Closes every connection, ends every task, and joins the thread.
-  ~fake_service() {
+  ~basic_fake_service() {
     ::asio::post(io_, [this] {
       stopping_ = true;
       std::error_code ignored;
       acceptor_.close(ignored);
-      for (::asio::ip::tcp::socket* socket : sockets_) {
+      for (lowest_layer_type* socket : sockets_) {
         socket->close(ignored);
       }
       for (::asio::steady_timer* timer : waiting_) {
@@ -116,10 +169,27 @@ class fake_service {
     });
     work_.reset();
     thread_.join();
+    if (!socket_file_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(socket_file_, ignored);
+    }
   }
 
-  std::uint16_t port() const noexcept { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::uint16_t port() const noexcept
+    requires is_tcp
+  {
+    return port_;
+  }
+
+  /// The base URL of the service: http://127.0.0.1:<port> (https with TLS), or
+  /// http+unix://<socket file>.
+  std::string url() const {
+    if constexpr (is_tcp) {
+      return std::string(Layer::scheme) + "://127.0.0.1:" + std::to_string(port_);
+    } else {
+      return "http+unix://" + socket_file_;
+    }
+  }
 
   /// How to answer `target` from now on.
   void on(std::string target, behaviour how) {
@@ -157,7 +227,9 @@ class fake_service {
   [[nodiscard]] bool wait_for_closed(std::size_t n) { return wait(closed_, n); }
 
  private:
-  using tcp = ::asio::ip::tcp;
+  using socket_type = typename Protocol::socket;
+  using stream_type = typename Layer::template stream<socket_type>;
+  using lowest_layer_type = typename socket_type::lowest_layer_type;
 
   /// Keeps a pointer in a list for a lifetime (so that the destructor can close or cancel it).
   template <class T>
@@ -216,14 +288,20 @@ class fake_service {
     co_await timer.async_wait(::asio::experimental::as_tuple(statefun::asio::use_task));
   }
 
-  void close(tcp::socket& socket) {
+  void close(lowest_layer_type& socket) {
     std::error_code ignored;
     socket.close(ignored);
     bump(closed_);
   }
 
-  task<> serve(tcp::socket socket) {
-    const listed<tcp::socket> in_list(sockets_, socket);
+  task<> serve(socket_type accepted) {
+    stream_type stream = layer_.wrap(std::move(accepted));
+    lowest_layer_type& socket = stream.lowest_layer();
+    const listed<lowest_layer_type> in_list(sockets_, socket);
+    if (!co_await layer_.handshake(stream)) {
+      close(socket);
+      co_return;
+    }
     http::request_parser parser;
     std::string buffer;
     std::size_t size = 0;
@@ -233,7 +311,7 @@ class fake_service {
         if (buffer.size() < size + 4096) {
           buffer.resize(size + 65536);
         }
-        auto [error, n] = co_await socket.async_read_some(::asio::buffer(buffer.data() + size, buffer.size() - size),
+        auto [error, n] = co_await stream.async_read_some(::asio::buffer(buffer.data() + size, buffer.size() - size),
                                                           ::asio::experimental::as_tuple(statefun::asio::use_task));
         if (error) {
           close(socket);  // the client went away (or the destructor closed it)
@@ -296,13 +374,13 @@ class fake_service {
       }
 
       if (how.interim) {
-        const bool sent = co_await write(socket, "HTTP/1.1 100 Continue\r\n\r\n");
+        const bool sent = co_await write(stream, "HTTP/1.1 100 Continue\r\n\r\n");
         if (!sent) {
           co_return;
         }
       }
       if (how.raw) {
-        const bool sent = co_await write(socket, *how.raw);
+        const bool sent = co_await write(stream, *how.raw);
         if (sent) {
           close(socket);
         }
@@ -310,11 +388,16 @@ class fake_service {
       }
       // Counted before it is sent: once the client has the answer, the count shows it.
       bump(answered_);
-      const bool sent = co_await write(socket, response(how, request, nth));
+      const bool sent = co_await write(stream, response(how, request, nth));
       if (!sent) {
         co_return;
       }
       if (how.connection_close || how.close_delimited || how.close_after_answer) {
+        // A goodbye (TLS close_notify) only where the client closes next: the layer's shutdown
+        // waits for that, and a client that pools the connection would keep it waiting.
+        if (!how.close_after_answer && !how.no_close_notify) {
+          co_await layer_.shutdown(stream);
+        }
         close(socket);
         co_return;
       }
@@ -326,7 +409,7 @@ class fake_service {
     const int status = nth <= how.unavailable_first ? 503 : how.status;
     const std::string body = how.body.empty() ? request.method + " " + request.target + "\n" + request.body : how.body;
     const bool no_body = request.method == "HEAD";  // but the fields describe the GET answer
-    std::string bytes = "HTTP/1.1 " + std::to_string(status) + " Whatever\r\nContent-Type: text/plain\r\n";
+    std::string bytes = "HTTP/1.1 " + std::to_string(status) + " Whatever\r\nContent-Type: " + how.content_type + "\r\n";
     if (how.connection_close) {
       bytes += "Connection: close\r\n";
     }
@@ -347,24 +430,26 @@ class fake_service {
   }
 
   /// Writes `bytes`; false (and the connection closed) when the client has gone.
-  task<bool> write(tcp::socket& socket, std::string bytes) {
-    auto [error, n] = co_await ::asio::async_write(socket, ::asio::buffer(bytes),
+  task<bool> write(stream_type& stream, std::string bytes) {
+    auto [error, n] = co_await ::asio::async_write(stream, ::asio::buffer(bytes),
                                                    ::asio::experimental::as_tuple(statefun::asio::use_task));
     (void)n;
     if (error) {
-      close(socket);
+      close(stream.lowest_layer());
       co_return false;
     }
     co_return true;
   }
 
+  Layer layer_;
   ::asio::io_context io_{1};
   std::optional<::asio::executor_work_guard<::asio::io_context::executor_type>> work_{io_.get_executor()};
-  tcp::acceptor acceptor_;
+  typename Protocol::acceptor acceptor_;
   std::uint16_t port_ = 0;
+  std::string socket_file_;
 
   // The service's thread only.
-  std::vector<tcp::socket*> sockets_;
+  std::vector<lowest_layer_type*> sockets_;
   std::vector<::asio::steady_timer*> waiting_;
   std::map<std::string, int> seen_per_target_;
   std::size_t held_ = 0;
@@ -385,5 +470,11 @@ class fake_service {
 
   std::thread thread_;  // last: starts once everything it uses exists
 };
+
+/// The service on TCP, 127.0.0.1.
+using fake_service = basic_fake_service<::asio::ip::tcp>;
+
+/// The service on a Unix domain socket (for http+unix:// URLs).
+using unix_fake_service = basic_fake_service<::asio::local::stream_protocol>;
 
 }  // namespace statefun::test

@@ -1,5 +1,11 @@
 #include <statefun/asio/http_client.hpp>
 
+// This file is built into a binary that does not link OpenSSL (test/asio/meson.build): plain
+// HTTP must not need it. Only <statefun/asio/tls.hpp> may bring it in.
+#if defined(OPENSSL_VERSION_NUMBER) || defined(ASIO_SSL_HPP)
+#error "<statefun/asio/http_client.hpp> includes OpenSSL"
+#endif
+
 #include <statefun/asio/async_run.hpp>
 #include <statefun/sync_wait.hpp>
 #include <statefun/task.hpp>
@@ -378,12 +384,22 @@ TEST_CASE("http_client: outside a task, a call runs on the client's executor") {
   loop.join();
 }
 
-TEST_CASE("http_client: bad base URLs are refused at construction, https by name") {
+TEST_CASE("http_client: bad base URLs are refused at construction, https without TLS by name") {
   asio::io_context io;
   const auto refusal = [&](std::string_view url) {
     return invalid_argument_of([&] { http_client(io.get_executor(), url); });
   };
-  CHECK(refusal("https://example.com").find("https is not supported") != std::string::npos);
+  for (const std::string_view url : {"https://example.com", "HTTPS://example.com:8443/"}) {
+    CAPTURE(url);
+    const std::string message = refusal(url);
+    CHECK(message.find(std::string(url)) != std::string::npos);
+    CHECK(message.find("#include <statefun/asio/tls.hpp>") != std::string::npos);
+    CHECK(message.find("tls_client(") != std::string::npos);
+  }
+  // An empty connector is no TLS either.
+  CHECK_FALSE(invalid_argument_of([&] {
+                http_client(io.get_executor(), "https://example.com", statefun::asio::client_connector{});
+              }).empty());
   CHECK(refusal("ftp://example.com").find("http") != std::string::npos);
   for (const std::string_view url : {"example.com", "http://", "http://:80", "http://host:0", "http://host:65536",
                                      "http://host:8x", "http://host/path", "http://user@host", "http://[::1",

@@ -2,17 +2,17 @@
 
 /// @file
 /// `statefun::asio::http_client`: an asynchronous HTTP/1.1 client for calling outside services
-/// from inside a function (keep-alive pool, per-attempt timeout, retries with backoff).
+/// from inside a function (keep-alive pool, per-attempt timeout, retries with backoff), over
+/// TCP, Unix domain sockets or (with <statefun/asio/tls.hpp>) TLS.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/error.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <statefun/asio/detail/attempt_deadline.hpp>
 #include <statefun/asio/detail/client_connection.hpp>
+#include <statefun/asio/detail/client_transport.hpp>
 #include <statefun/asio/detail/connection_pool.hpp>
 #include <statefun/asio/detail/http_origin.hpp>
 #include <statefun/asio/detail/task_scope.hpp>
@@ -74,10 +74,34 @@ struct call_options {
 };
 
 /**
- * An HTTP/1.1 client for one origin (`http://host:port`), for functions that `co_await` outside
- * services. Idle keep-alive connections are pooled and reused; each attempt has a deadline;
- * failed attempts are retried with exponential backoff; a cancelled request (the runtime went
- * away) fails at once with `operation_aborted`.
+ * How an `http_client` talks to an `https://` origin: `statefun::asio::tls_client(options)`
+ * from <statefun/asio/tls.hpp> makes one. That header, and only it, needs OpenSSL (libssl and
+ * libcrypto), so programs that never use https do not link it. A default-constructed connector
+ * is empty: no TLS.
+ */
+class client_connector {
+ public:
+  client_connector() noexcept = default;
+
+  /// (How `tls_client` makes one.) A connector whose connections `transport` opens.
+  explicit client_connector(std::shared_ptr<const detail::client_transport> transport) noexcept
+      : transport_(std::move(transport)) {}
+
+  /// Whether the connector holds a transport (a default-constructed one does not).
+  explicit operator bool() const noexcept { return transport_ != nullptr; }
+
+ private:
+  friend class http_client;
+
+  std::shared_ptr<const detail::client_transport> transport_;
+};
+
+/**
+ * An HTTP/1.1 client for one origin (`http://host[:port]`, `https://host[:port]` or
+ * `http+unix:///path/to/x.sock`), for functions that `co_await` outside services. Idle
+ * keep-alive connections are pooled and reused; each attempt has a deadline; failed attempts
+ * are retried with exponential backoff; a cancelled request (the runtime went away) fails at
+ * once with `operation_aborted`.
  *
  * One client may be shared by every thread of a server: copies share the same pool, and a
  * pooled connection is only reused on the executor it was opened on. The client must be
@@ -86,6 +110,10 @@ struct call_options {
  * **Example**:
  * @code
  * statefun::asio::http_client scores(server.executor(), "http://merchant-score:8080");
+ * statefun::asio::http_client local(server.executor(), "http+unix:///run/scores.sock");
+ * // #include <statefun/asio/tls.hpp>
+ * statefun::asio::http_client secure(server.executor(), "https://scores.internal:8443",
+ *                                    statefun::asio::tls_client({.trust_cacerts = "ca.pem"}));
  *
  * statefun::task<> check(statefun::context& ctx, statefun::message msg) {
  *   auto reply = co_await scores.get("/score?merchant=" + msg.as<std::string>(), {.retries = 2});
@@ -98,14 +126,41 @@ class http_client {
   /**
    * @param executor Where connections are opened when a call is made outside a task run by
    *        statefun::asio (inside one, the task's executor is used).
-   * @param base_url `http://host[:port]`: a host name (resolved per connection), an IPv4 literal,
-   *        or an IPv6 literal in brackets; port 80 by default.
+   * @param base_url One of:
+   *        - `http://host[:port]`: a host name (resolved per connection), an IPv4 literal, or an
+   *          IPv6 literal in brackets; port 80 by default;
+   *        - `http+unix:///path/to/x.sock` or `https+unix:///path/to/x.sock`: a Unix domain
+   *          socket, the file being everything up to the first path segment ending in `.sock`
+   *          (both schemes speak plain HTTP, as the runtime's do); `Host: localhost`;
+   *        - `https://host[:port]` (port 443 by default): only with a TLS connector, below.
    * @param max_idle_connections How many idle connections to keep, all threads together.
-   * @throws std::invalid_argument For any other URL, `https://` included (not supported yet).
+   * @throws std::invalid_argument For any other URL, `https://` included: it needs the
+   *         constructor that takes a `client_connector`.
    */
   http_client(::asio::any_io_executor executor, std::string_view base_url, std::size_t max_idle_connections = 16)
-      : state_(std::make_shared<shared_state>(std::move(executor), detail::parse_http_origin(base_url),
-                                              max_idle_connections)) {}
+      : http_client(std::move(executor), base_url, client_connector{}, max_idle_connections) {}
+
+  /**
+   * A client for an `https://` origin, or any of the above (which ignore `connector`, as the
+   * runtime ignores its TLS settings for an `http://` endpoint).
+   *
+   * **Example**:
+   * @code
+   * #include <statefun/asio/tls.hpp>
+   *
+   * statefun::asio::http_client client(executor, "https://fn.internal:8443",
+   *                                    statefun::asio::tls_client({.trust_cacerts = "/etc/fn/ca.pem",
+   *                                                                .client_cert = "/etc/fn/client.pem",
+   *                                                                .client_key = "/etc/fn/client.key"}));
+   * @endcode
+   *
+   * @param connector How to speak TLS: `statefun::asio::tls_client(options)`.
+   * @throws std::invalid_argument For a malformed URL, or an `https://` URL with an empty
+   *         connector.
+   */
+  http_client(::asio::any_io_executor executor, std::string_view base_url, client_connector connector,
+              std::size_t max_idle_connections = 16)
+      : state_(make_state(std::move(executor), base_url, std::move(connector), max_idle_connections)) {}
 
   /**
    * Sends `req` and returns the final response, retrying as `options` says.
@@ -115,8 +170,10 @@ class http_client {
    *         a `Content-Length` / `Transfer-Encoding` field (the client frames the body itself).
    * @throws std::system_error From the awaited task, once retries run out: the last attempt's
    *         error, e.g. `asio::error::timed_out`, `connection_refused`, `eof` (the server closed
-   *         mid-response) or `std::errc::protocol_error` (a response that does not parse; not
-   *         retried). `asio::error::operation_aborted` when the calling task was cancelled
+   *         mid-response), an `asio::ssl` error (a failed TLS handshake, such as an untrusted
+   *         certificate; `stream_truncated`: the server closed a TLS connection mid-response
+   *         without close_notify) or `std::errc::protocol_error` (a response that does not parse;
+   *         not retried). `asio::error::operation_aborted` when the calling task was cancelled
    *         (never retried).
    */
   task<http_response> request(http_request req, call_options options = {}) {
@@ -148,13 +205,38 @@ class http_client {
  private:
   /// What copies of a client, and their calls in flight, share.
   struct shared_state {
-    shared_state(::asio::any_io_executor e, detail::http_origin o, std::size_t max_idle)
-        : executor(std::move(e)), origin(std::move(o)), pool(max_idle) {}
+    shared_state(::asio::any_io_executor e, detail::http_origin o,
+                 std::shared_ptr<const detail::client_transport> t, std::size_t max_idle)
+        : executor(std::move(e)), origin(std::move(o)), transport(std::move(t)), pool(max_idle) {}
 
     ::asio::any_io_executor executor;
     detail::http_origin origin;
-    detail::connection_pool pool;
+    std::shared_ptr<const detail::client_transport> transport;
+    detail::connection_pool pool;  // last: its connections go first
   };
+
+  static std::shared_ptr<shared_state> make_state(::asio::any_io_executor executor, std::string_view base_url,
+                                                  client_connector connector, std::size_t max_idle) {
+    detail::http_origin origin = detail::parse_http_origin(base_url);
+    std::shared_ptr<const detail::client_transport> transport;
+    switch (origin.transport) {
+      case detail::origin_transport::tcp:
+        transport = std::make_shared<detail::plain_client_transport<detail::tcp_client_connection>>();
+        break;
+      case detail::origin_transport::unix_socket:
+        transport = std::make_shared<detail::plain_client_transport<detail::unix_client_connection>>();
+        break;
+      case detail::origin_transport::tls:
+        if (!connector) {
+          throw detail::bad_base_url(base_url,
+                                     "https needs TLS: #include <statefun/asio/tls.hpp> and pass "
+                                     "statefun::asio::tls_client(options) to the http_client constructor");
+        }
+        transport = std::move(connector.transport_);
+        break;
+    }
+    return std::make_shared<shared_state>(std::move(executor), std::move(origin), std::move(transport), max_idle);
+  }
 
   /// One attempt's outcome: a response, or why there is none.
   struct attempt_result {
@@ -163,7 +245,7 @@ class http_client {
     std::string_view reason;  // for protocol errors
   };
 
-  std::string base() const { return "http://" + state_->origin.host_header; }
+  const std::string& base() const noexcept { return state_->origin.base; }
 
   /// `Connection: close` among the caller's fields: do not pool the connection afterwards.
   static bool asks_to_close(const std::vector<std::pair<std::string, std::string>>& headers) {
@@ -231,32 +313,6 @@ class http_client {
     return error != ::asio::error::operation_aborted && error != std::errc::protocol_error;
   }
 
-  /// A pooled connection the server closed while it was idle: the request never reached it.
-  static bool stale(const std::error_code& error) noexcept {
-    return error == ::asio::error::eof || error == ::asio::error::connection_reset ||
-           error == ::asio::error::broken_pipe || error == ::asio::error::connection_aborted;
-  }
-
-  /// Resolves the origin (unless it is an address) and connects `connection` to it.
-  static task<std::error_code> connect(const detail::http_origin& origin, detail::client_connection& connection,
-                                       detail::attempt_deadline& deadline) {
-    std::vector<::asio::ip::tcp::endpoint> endpoints;
-    if (origin.address) {
-      endpoints.emplace_back(*origin.address, origin.port);
-    } else {
-      auto [error, results] = co_await deadline.resolver().async_resolve(
-          origin.host, std::to_string(origin.port), ::asio::ip::tcp::resolver::numeric_service,
-          ::asio::experimental::as_tuple(use_task));
-      if (error) {
-        co_return error;
-      }
-      for (const auto& entry : results) {
-        endpoints.push_back(entry.endpoint());
-      }
-    }
-    co_return co_await connection.connect(endpoints);
-  }
-
   /// One attempt under its own deadline, on a pooled connection of `executor` or a new one.
   static task<attempt_result> attempt(shared_state& state, const ::asio::any_io_executor& executor,
                                       std::string_view head, std::string_view body, bool head_request,
@@ -269,9 +325,9 @@ class http_client {
       const bool reused = connection != nullptr;
       std::error_code error;
       if (!reused) {
-        connection = std::make_shared<detail::client_connection>(executor);
+        connection = state.transport->open(executor);
         deadline->watch(connection);
-        error = co_await connect(state.origin, *connection, *deadline);
+        error = co_await connection->connect(state.origin, *deadline);
       }
       deadline->watch(connection);
       if (!error) {
@@ -293,7 +349,7 @@ class http_client {
       if (deadline->expired()) {
         co_return attempt_result{std::nullopt, ::asio::error::timed_out, {}};
       }
-      if (reused && !connection->response_started() && stale(error)) {
+      if (reused && !connection->response_started() && connection->closed_by_peer(error)) {
         // OkHttp's rule: the server closed the idle connection meanwhile, so the request never
         // got through. Once, on a new connection, and not counted as a retry.
         connection.reset();

@@ -2,15 +2,15 @@
 
 /// @file
 /// `client_connection`: one keep-alive HTTP/1.1 connection of an `http_client`, and one
-/// exchange (request out, response in) on it.
+/// exchange (request out, response in) on it, over any stream (`basic_client_connection`).
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
 
+#include <statefun/asio/detail/http_origin.hpp>
 #include <statefun/asio/detail/read_buffer.hpp>
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
@@ -24,7 +24,7 @@
 #include <span>
 #include <string_view>
 #include <system_error>
-#include <vector>
+#include <utility>
 
 namespace statefun::inline v0::asio::detail {
 
@@ -35,58 +35,91 @@ struct read_outcome {
   std::string_view reason;
 };
 
+class attempt_deadline;
+
 /**
- * A TCP connection to the origin, the bytes received on it, and the parser of the response
- * being read. Created on the executor of the task that needs it, and only used by tasks on
- * that executor (one at a time: a connection is either in the pool or owned by one exchange).
+ * A connection to the origin, the bytes received on it, and the parser of the response being
+ * read. Created on the executor of the task that needs it, and only used by tasks on that
+ * executor (one at a time: a connection is either in the pool or owned by one exchange).
+ *
+ * The stream is type-erased here, behind one virtual call per *operation* (connect, write the
+ * request, read the response): each of those is a coroutine anyway, so the virtual call adds
+ * no allocation, and the reads and writes inside it are direct calls on the concrete stream
+ * (`basic_client_connection<Stream>`). That keeps OpenSSL out of `http_client.hpp`: only
+ * <statefun/asio/tls.hpp> names a TLS stream.
  */
 class client_connection {
  public:
-  explicit client_connection(const ::asio::any_io_executor& executor) : executor_(executor), socket_(executor) {}
+  explicit client_connection(const ::asio::any_io_executor& executor) : executor_(executor) {}
+  virtual ~client_connection() = default;
 
   client_connection(const client_connection&) = delete;
   client_connection& operator=(const client_connection&) = delete;
 
-  /// The executor the socket was created on: a pooled connection is only reused there.
+  /// The executor the stream was created on: a pooled connection is only reused there.
   const ::asio::any_io_executor& executor() const noexcept { return executor_; }
 
   /**
-   * Connects to the first of `endpoints` that accepts. Stops early on `operation_aborted`: the
-   * socket was closed under it (the attempt's deadline) or the task was cancelled.
+   * Opens the connection to `origin` (resolving and connecting, then any handshake). Stops
+   * early on `operation_aborted`: `deadline` closed the connection under it, or the task was
+   * cancelled. `deadline` also lends a resolver that it cancels when it passes.
    */
-  task<std::error_code> connect(const std::vector<::asio::ip::tcp::endpoint>& endpoints) {
-    std::error_code last = ::asio::error::host_not_found;
-    for (const ::asio::ip::tcp::endpoint& endpoint : endpoints) {
-      auto [error] = co_await socket_.async_connect(endpoint, ::asio::experimental::as_tuple(use_task));
-      if (!error) {
-        std::error_code ignored;
-        socket_.set_option(::asio::ip::tcp::no_delay(true), ignored);  // small requests: no Nagle
-        co_return error;
-      }
-      last = error;
-      if (error == ::asio::error::operation_aborted) {
-        break;
-      }
-      close();  // the next endpoint's connect opens the socket again
-    }
-    co_return last;
-  }
+  virtual task<std::error_code> connect(const http_origin& origin, attempt_deadline& deadline) = 0;
 
-  /// Sends one request: its head, then its body (one gathered write, nothing copied).
-  task<std::error_code> write(std::string_view head, std::string_view body) {
-    response_started_ = false;
-    const std::array<::asio::const_buffer, 2> buffers{::asio::buffer(head), ::asio::buffer(body)};
-    auto [error, written] = co_await ::asio::async_write(socket_, buffers, ::asio::experimental::as_tuple(use_task));
-    (void)written;
-    co_return error;
-  }
+  /// Sends one request: its head, then its body (gathered, nothing copied).
+  virtual task<std::error_code> write(std::string_view head, std::string_view body) = 0;
 
   /**
    * Reads the response to the request just written, skipping interim (1xx) responses. Once it
    * returns without error, `response()` describes the response until `finish_response()`.
    * @param head_request The request was HEAD: the response has no body whatever its fields say.
    */
-  task<read_outcome> read_response(bool head_request) {
+  virtual task<read_outcome> read_response(bool head_request) = 0;
+
+  /// Closes the stream; a pending operation on it completes with `operation_aborted`.
+  virtual void close() noexcept = 0;
+
+  /// `error` (from a write or a read) means the peer closed or reset the connection.
+  virtual bool closed_by_peer(const std::error_code& error) const noexcept {
+    return error == ::asio::error::eof || error == ::asio::error::connection_reset ||
+           error == ::asio::error::broken_pipe || error == ::asio::error::connection_aborted;
+  }
+
+  /// The response `read_response` read, valid until `finish_response()`.
+  const http::response_parser& response() const noexcept { return parser_; }
+
+  /**
+   * Drops the response's bytes.
+   * @return Whether the connection may carry another exchange: the response allowed it, nothing
+   *         followed it, and the stream is still open.
+   */
+  bool finish_response() noexcept {
+    const bool keep_alive = parser_.keep_alive() && !eof_;
+    buffer_.consume(parser_.message_size());
+    buffer_.shrink(64 * 1024);  // an idle connection keeps little
+    // Bytes after the response were never asked for: the connection is out of step.
+    return keep_alive && buffer_.pending_size() == 0 && is_open();
+  }
+
+  /// A byte of a response has arrived since the last `write`.
+  bool response_started() const noexcept { return response_started_; }
+
+ protected:
+  virtual bool is_open() const noexcept = 0;
+
+  /// `write` on `stream`.
+  template <class Stream>
+  task<std::error_code> write_to(Stream& stream, std::string_view head, std::string_view body) {
+    response_started_ = false;
+    const std::array<::asio::const_buffer, 2> buffers{::asio::buffer(head), ::asio::buffer(body)};
+    auto [error, written] = co_await ::asio::async_write(stream, buffers, ::asio::experimental::as_tuple(use_task));
+    (void)written;
+    co_return error;
+  }
+
+  /// `read_response` from `stream`.
+  template <class Stream>
+  task<read_outcome> read_response_from(Stream& stream, bool head_request) {
     parser_.reset();
     parser_.expect_no_body(head_request);
     eof_ = false;
@@ -98,13 +131,16 @@ class client_connection {
         buffer_.reserve(static_cast<std::size_t>(
             std::clamp<std::uint64_t>(parser_.body_bytes_expected(), 4096, 1 << 20)));
         const std::span<char> room = buffer_.free_space();
-        auto [error, n] = co_await socket_.async_read_some(::asio::buffer(room.data(), room.size()),
-                                                           ::asio::experimental::as_tuple(use_task));
+        auto [error, n] = co_await stream.async_read_some(::asio::buffer(room.data(), room.size()),
+                                                          ::asio::experimental::as_tuple(use_task));
         buffer_.commit(n);
         response_started_ = response_started_ || n > 0;
         if (error == ::asio::error::eof) {
           // The server closed: that ends a close-delimited body. Anything else is cut short
           // (every byte before was parsed already), which is an I/O failure, not a bad response.
+          // (Over TLS, eof means the server sent close_notify. A bare TCP close is reported as
+          // ssl::error::stream_truncated instead, which ends no body: that close is not
+          // authenticated, so the body may have been cut by someone on the path.)
           eof_ = true;
           if (parser_.finish(buffer_.pending()) != http::parse_status::complete) {
             co_return read_outcome{error, {}};
@@ -134,38 +170,41 @@ class client_connection {
     }
   }
 
-  /// The response `read_response` read, valid until `finish_response()`.
-  const http::response_parser& response() const noexcept { return parser_; }
-
-  /**
-   * Drops the response's bytes.
-   * @return Whether the connection may carry another exchange: the response allowed it, nothing
-   *         followed it, and the socket is still open.
-   */
-  bool finish_response() noexcept {
-    const bool keep_alive = parser_.keep_alive() && !eof_;
-    buffer_.consume(parser_.message_size());
-    buffer_.shrink(64 * 1024);  // an idle connection keeps little
-    // Bytes after the response were never asked for: the connection is out of step.
-    return keep_alive && buffer_.pending_size() == 0 && socket_.is_open();
-  }
-
-  /// A byte of a response has arrived since the last `write`.
-  bool response_started() const noexcept { return response_started_; }
-
-  /// Closes the socket; a pending operation on it completes with `operation_aborted`.
-  void close() noexcept {
-    std::error_code ignored;
-    socket_.close(ignored);
-  }
-
  private:
   ::asio::any_io_executor executor_;
-  ::asio::ip::tcp::socket socket_;
   read_buffer buffer_;  // received and not yet consumed
   http::response_parser parser_;
   bool response_started_ = false;
   bool eof_ = false;
+};
+
+/**
+ * A `client_connection` over a `Stream` (a TCP or Unix socket, or an `asio::ssl::stream`):
+ * everything but `connect`, which the concrete connection adds.
+ */
+template <class Stream>
+class basic_client_connection : public client_connection {
+ public:
+  /// Creates the stream from the executor and `args` (an `asio::ssl::stream` takes its context).
+  template <class... Args>
+  explicit basic_client_connection(const ::asio::any_io_executor& executor, Args&&... args)
+      : client_connection(executor), stream_(executor, std::forward<Args>(args)...) {}
+
+  task<std::error_code> write(std::string_view head, std::string_view body) final {
+    return write_to(stream_, head, body);
+  }
+
+  task<read_outcome> read_response(bool head_request) final { return read_response_from(stream_, head_request); }
+
+  void close() noexcept final {
+    std::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+  }
+
+ protected:
+  bool is_open() const noexcept final { return stream_.lowest_layer().is_open(); }
+
+  Stream stream_;
 };
 
 }  // namespace statefun::inline v0::asio::detail

@@ -1,9 +1,11 @@
 #pragma once
 
 /// @file
-/// `http_origin`: the `http://host:port` an `http_client` talks to, parsed once.
+/// `http_origin`: where an `http_client` sends its requests (`http://host:port`,
+/// `https://host:port` or `http+unix:///path/x.sock`), parsed once.
 
 #include <asio/ip/address.hpp>
+#include <asio/local/stream_protocol.hpp>
 
 #include <statefun/config.hpp>
 #include <statefun/detail/http_grammar.hpp>
@@ -17,12 +19,22 @@
 
 namespace statefun::inline v0::asio::detail {
 
+/// How requests reach the origin.
+enum class origin_transport {
+  tcp,          ///< `http://`
+  tls,          ///< `https://`: TCP, then TLS
+  unix_socket,  ///< `http+unix://` and `https+unix://` (plain HTTP too: RUNTIME.md 1.8)
+};
+
 /// Where requests go: what to connect to, and what to send as `Host`.
 struct http_origin {
+  origin_transport transport = origin_transport::tcp;
   std::string host;                            ///< a name to resolve, or an address literal
   std::uint16_t port = 80;
   std::optional<::asio::ip::address> address;  ///< set when `host` is a literal: no resolver
+  std::string socket_path;                     ///< the socket file (unix_socket only)
   std::string host_header;                     ///< `host[:port]`, IPv6 in brackets
+  std::string base;                            ///< the base URL as messages name it
 };
 
 /// The exception for a base URL the client cannot use: it names the URL and what is wrong.
@@ -45,22 +57,108 @@ inline bool valid_host_name(std::string_view host) noexcept {
   return true;
 }
 
+/// The value of a hexadecimal digit, or -1.
+inline int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
 /**
- * Parses `http://host[:port][/]`: a host name, an IPv4 literal or an IPv6 literal in brackets,
- * and an optional port (80 by default).
- * @throws std::invalid_argument For anything else, `https` included, with a message that says why.
+ * The origin of `http+unix:///path/to/x.sock[/]` (the runtime's rule, RUNTIME.md 1.8: the socket
+ * is everything up to and including the first path segment that ends in `.sock`). `rest` is
+ * what follows `scheme://`. Percent-escapes in the path are decoded, as `java.net.URI.getPath()`
+ * does for the runtime.
+ */
+inline http_origin parse_unix_origin(std::string_view url, std::string_view rest) {
+  if (rest.empty() || rest.front() != '/') {
+    // `http+unix://tmp/x.sock` would put "tmp" in the authority, which the runtime ignores
+    // (the socket would be /x.sock): refuse it rather than guess.
+    throw bad_base_url(url, "expected http+unix:///absolute/path/to/file.sock (three slashes)");
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos) {
+    throw bad_base_url(url, "a base URL has no query or fragment; put them in the target");
+  }
+  std::string path;
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t begin = at + 1;  // after the '/'
+    const std::size_t end = std::min(rest.find('/', begin), rest.size());
+    const std::string_view segment = rest.substr(begin, end - begin);
+    path.append("/").append(segment);
+    if (segment.ends_with(".sock")) {
+      at = end;
+      break;
+    }
+    if (end == rest.size()) {
+      throw bad_base_url(url, "no path segment ends in .sock (http+unix:///path/to/file.sock)");
+    }
+    at = end;
+  }
+  const std::string_view after = rest.substr(at);
+  if (!after.empty() && after != "/") {
+    // As for http://: a base path would be ambiguous next to the targets given per request.
+    throw bad_base_url(url, "nothing may follow the .sock segment; put the HTTP path in the target");
+  }
+
+  http_origin origin;
+  origin.transport = origin_transport::unix_socket;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '%') {
+      const int high = i + 2 < path.size() ? hex_digit(path[i + 1]) : -1;
+      const int low = high >= 0 ? hex_digit(path[i + 2]) : -1;
+      if (low < 0 || (high == 0 && low == 0)) {
+        throw bad_base_url(url, "malformed percent-escape in the socket path");
+      }
+      c = static_cast<char>(high * 16 + low);
+      i += 2;
+    }
+    origin.socket_path.push_back(c);
+  }
+  try {
+    (void)::asio::local::stream_protocol::endpoint(origin.socket_path);
+  } catch (const std::system_error&) {
+    throw bad_base_url(url, "the socket path is too long for a Unix socket address");
+  }
+  // A UDS has no authority, but HTTP/1.1 requires a Host field (RFC 9112 3.2). The runtime's
+  // OkHttp sends `unused`; "localhost" is what the usual `curl --unix-socket x.sock
+  // http://localhost/` sends, and the name a server that checks Host (virtual hosts,
+  // DNS-rebinding guards) is most likely to accept from a local peer. http_server ignores it.
+  origin.host = "localhost";
+  origin.host_header = "localhost";
+  origin.base = "http+unix://" + std::string(rest.substr(0, at));
+  return origin;
+}
+
+/**
+ * Parses a base URL:
+ * - `http://host[:port][/]` and `https://host[:port][/]`: a host name, an IPv4 literal or an
+ *   IPv6 literal in brackets, and an optional port (80 or 443 by default);
+ * - `http+unix:///path/to/x.sock[/]` and `https+unix:///path/to/x.sock[/]` (plain HTTP).
+ * Schemes are case-insensitive.
+ * @throws std::invalid_argument For anything else, with a message that names the URL and says why.
  */
 inline http_origin parse_http_origin(std::string_view url) {
+  namespace g = statefun::detail::http1;
   const std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
-    throw bad_base_url(url, "expected http://host[:port]");
+    throw bad_base_url(url, "expected http://host[:port], https://host[:port] or http+unix:///path/x.sock");
   }
   const std::string_view scheme = url.substr(0, scheme_end);
-  if (statefun::detail::http1::iequals(scheme, "https")) {
-    throw bad_base_url(url, "https is not supported yet; use http:// (or a TLS-terminating proxy)");
+  if (g::iequals(scheme, "http+unix") || g::iequals(scheme, "https+unix")) {
+    return parse_unix_origin(url, url.substr(scheme_end + 3));
   }
-  if (!statefun::detail::http1::iequals(scheme, "http")) {
-    throw bad_base_url(url, "the scheme must be http");
+  const bool tls = g::iequals(scheme, "https");
+  if (!tls && !g::iequals(scheme, "http")) {
+    throw bad_base_url(url, "the scheme must be http, https, http+unix or https+unix");
   }
   std::string_view authority = url.substr(scheme_end + 3);
   const std::size_t authority_end = authority.find_first_of("/?#");
@@ -76,6 +174,9 @@ inline http_origin parse_http_origin(std::string_view url) {
   }
 
   http_origin origin;
+  origin.transport = tls ? origin_transport::tls : origin_transport::tcp;
+  const std::uint16_t default_port = tls ? 443 : 80;
+  origin.port = default_port;
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
     const std::size_t close = authority.find(']');
@@ -109,7 +210,7 @@ inline http_origin parse_http_origin(std::string_view url) {
   }
 
   if (!port.empty()) {
-    const auto value = port.size() <= 5 ? statefun::detail::http1::parse_decimal(port) : std::nullopt;
+    const auto value = port.size() <= 5 ? g::parse_decimal(port) : std::nullopt;
     if (!value || *value == 0 || *value > 65535) {
       throw bad_base_url(url, "the port must be a number from 1 to 65535");
     }
@@ -117,9 +218,10 @@ inline http_origin parse_http_origin(std::string_view url) {
   }
   const bool v6 = origin.address && origin.address->is_v6();
   origin.host_header = v6 ? "[" + origin.host + "]" : origin.host;
-  if (origin.port != 80) {
+  if (origin.port != default_port) {
     origin.host_header += ":" + std::to_string(origin.port);
   }
+  origin.base = (tls ? "https://" : "http://") + origin.host_header;
   return origin;
 }
 
