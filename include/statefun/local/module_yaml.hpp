@@ -1280,7 +1280,7 @@ void add(const reader& r, read_spec<Spec> read, std::vector<Spec>& specs, std::s
 }
 
 /// Binds one component into `out`, as the binder its kind selects would.
-inline void bind(const reader& r, component which, const located& spec, std::size_t line,
+inline void read_component(const reader& r, component which, const located& spec, std::size_t line,
                  const std::optional<located>& legacy_id, module& out) {
   switch (which) {
     case component::endpoint_v1: add(r, endpoint(r, spec, false, line), out.endpoints, ""); break;
@@ -1337,7 +1337,7 @@ inline void component_document(reader& r, const YAML::Node& document, module& ou
   const std::string name = text(r, kind);
   r.set_kind(name);
   const component which = component_of(r, kind, name);
-  bind(r, which, top.require("spec"), root.line, std::nullopt, out);
+  read_component(r, which, top.require("spec"), root.line, std::nullopt, out);
 }
 
 /// A number as YAML reads an unquoted scalar, which Jackson then refuses as a version string.
@@ -1424,7 +1424,7 @@ inline void legacy_document(reader& r, const YAML::Node& document, module& out) 
       if (s.has_id) {
         id = entry_meta.require("id");
       }
-      bind(r, which, entry.require("spec"), element.line, id, out);
+      read_component(r, which, entry.require("spec"), element.line, id, out);
     }
   }
 }

@@ -79,6 +79,9 @@ struct runtime_options {
   /// Check every answer's content type as OkHttp does (exactly `application/octet-stream`),
   /// also on the async transport, which is lenient.
   bool strict_content_type = false;
+  /// How `https://` endpoints are reached: `statefun::local::tls_connector` from
+  /// <statefun/local/tls.hpp> (OpenSSL). Without it an https endpoint fails the run, saying so.
+  std::function<statefun::asio::client_connector(const tls_client_settings&)> tls{};
 };
 
 /// Counts of what the runtime did.
@@ -90,9 +93,10 @@ struct runtime_stats {
   std::uint64_t delayed_scheduled = 0;
   std::uint64_t delayed_cancelled = 0;  ///< cancellations that found their message
   std::uint64_t delayed_fired = 0;
-  std::uint64_t ingress_records = 0;
+  std::uint64_t ingress_records = 0;  ///< read from inputs (again after a restore rewinds them)
   std::uint64_t egress_records = 0;  ///< published (exactly-once ones when committed)
   std::uint64_t restores = 0;
+  std::uint64_t replayed_batches = 0;  ///< batches in flight at a snapshot, sent again by `restore`
   std::size_t largest_batch = 0;
 };
 
@@ -195,8 +199,19 @@ class runtime final : private detail::reply_sink {
     return *this;
   }
 
-  /// Reaches the functions of `spec` over HTTP (rules 3, 5-9).
+  /**
+   * Reaches the functions of `spec` over HTTP (rules 3, 5-9).
+   * @throws std::invalid_argument as `bind`, or for a Unix socket URL on the async transport,
+   *         which cannot use one (rule 8).
+   */
   runtime& bind_http(const endpoint_spec& spec) {
+    namespace g = statefun::detail::http1;
+    const std::string_view url = spec.url_path_template;
+    const std::string_view scheme = url.substr(0, url.find("://"));
+    if (spec.transport == transport_kind::async && (g::iequals(scheme, "http+unix") || g::iequals(scheme, "https+unix"))) {
+      throw std::invalid_argument("statefun::local: endpoint " + std::string(url) +
+                                  ": Unix sockets need the okhttp transport (rule 8)");
+    }
     add_binding(spec.functions, binding{nullptr, spec, spec.max_num_batch_requests,
                                         spec.source.empty() ? spec.url_path_template : spec.source});
     return *this;
@@ -349,6 +364,32 @@ class runtime final : private detail::reply_sink {
     return done;
   }
 
+  /**
+   * Waits for one event of the event loop (an answer arriving, a timer) if a request is out, to
+   * pair with `run_steps`, which never waits. False at once when no request is out.
+   */
+  bool wait_for_event() {
+    if (in_flight_count_ == 0) {
+      return false;
+    }
+    if (io_.stopped()) {
+      io_.restart();
+    }
+    return wait_for_io();
+  }
+
+  /**
+   * Moves a virtual clock by `by` and runs nothing: delayed messages that fall due fire in the
+   * steps that follow (`run_steps`, `drain`...). For tests that interleave time and work finely.
+   * @throws std::logic_error on a real clock.
+   */
+  void advance_clock(clock::duration by) {
+    if (!clock_.is_virtual()) {
+      throw std::logic_error("statefun::local::runtime: advance_clock() needs a virtual clock");
+    }
+    clock_.advance(by);
+  }
+
   /// Runs until `stop`, waiting for input (`post`) when there is nothing to do.
   void run() {
     auto work = ::asio::make_work_guard(io_);
@@ -413,6 +454,7 @@ class runtime final : private detail::reply_sink {
   [[nodiscard]] clock::time_point now() const noexcept { return clock_.now(); }
   [[nodiscard]] const runtime_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::size_t pending_delayed_messages() const noexcept { return state_.delayed.size(); }
+  /// Requests sent and not yet applied (answers that came in but wait their turn included).
   [[nodiscard]] std::size_t requests_in_flight() const noexcept { return in_flight_count_; }
 
   /// True when input is paused (rule 23): an address is blocked or too many requests are out.
@@ -442,6 +484,9 @@ class runtime final : private detail::reply_sink {
    * state registry is emptied (so the handshake runs again), and every batch that was in flight
    * at the snapshot is sent again with fresh state; its function sees those invocations twice.
    * Delayed messages that fell due meanwhile fire next; input resumes from the saved positions.
+   *
+   * @note Restore the latest snapshot, as Flink restores its latest checkpoint: exactly-once
+   *       egress output published by a later snapshot is not taken back, and would repeat.
    */
   void restore(const snapshot& s) {
     if (!s) {
@@ -473,6 +518,7 @@ class runtime final : private detail::reply_sink {
       for (auto& [id, at] : state_.types[type].addresses) {
         blocked_ += at.blocked ? 1 : 0;
         if (at.in_flight) {
+          ++stats_.replayed_batches;
           send_batch(type, id, at);
         }
       }
@@ -1119,15 +1165,26 @@ class runtime final : private detail::reply_sink {
     const std::string url = detail::expand_url_template(spec.url_path_template, ft.type);
     try {
       const detail::endpoint_url parts = detail::split_endpoint_url(url, spec.transport);
-      auto client = clients_.find(parts.origin);
+      const bool tls = parts.origin.starts_with("https://");
+      if (tls && !options_.tls) {
+        throw std::invalid_argument(
+            "https needs TLS: set runtime_options::tls = statefun::local::tls_connector (<statefun/local/tls.hpp>)");
+      }
+      // One client (one connection pool) per origin and TLS settings.
+      const std::string key = parts.origin + '\n' + spec.tls.trust_cacerts + '\n' + spec.tls.client_cert + '\n' +
+                              spec.tls.client_key;
+      auto client = clients_.find(key);
       if (client == clients_.end()) {
-        client = clients_.emplace(parts.origin, statefun::asio::http_client(io_.get_executor(), parts.origin,
-                                                                             spec.pool_size)).first;
+        client = clients_
+                     .emplace(key, statefun::asio::http_client(io_.get_executor(), parts.origin,
+                                                               tls ? options_.tls(spec.tls) : statefun::asio::client_connector{},
+                                                               spec.pool_size))
+                     .first;
       }
       endpoints_.push_back(std::make_unique<detail::http_endpoint>(io_.get_executor(), spec, url, client->second,
                                                                    options_.strict_content_type));
       return endpoints_.back().get();
-    } catch (const std::invalid_argument& e) {
+    } catch (const std::exception& e) {
       fail("function type '" + ft.name + "' (endpoint at " + ft.endpoint_source + "): " + e.what());
     }
   }

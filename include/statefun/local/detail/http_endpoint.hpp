@@ -81,9 +81,9 @@ class http_endpoint final : public function_endpoint {
 
   void send(std::string_view, std::string to_function, reply_to reply) override {
     statefun::asio::async_run(executor_, call(std::move(to_function)),
-                              [reply](std::exception_ptr error, outcome result) {
+                              [reply, url = url_](std::exception_ptr error, outcome result) {
                                 if (error) {
-                                  reply.fail("internal error calling the function");
+                                  reply.fail(url + ": " + describe_exception(error));
                                 } else if (result.ok) {
                                   reply.ok(std::move(result.text));
                                 } else {
@@ -95,6 +95,16 @@ class http_endpoint final : public function_endpoint {
   [[nodiscard]] std::string describe() const override { return url_; }
 
  private:
+  static std::string describe_exception(const std::exception_ptr& error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      return std::string("the call failed: ") + e.what();
+    } catch (...) {
+      return "the call failed";
+    }
+  }
+
   struct outcome {
     bool ok = false;
     std::string text;  ///< the body, or why there is none
@@ -133,9 +143,11 @@ class http_endpoint final : public function_endpoint {
 
   task<attempt> try_once(const std::string& body, std::chrono::milliseconds left) {
     // The async transport has no read timeout: an attempt may use what is left of the budget,
-    // and running out ends the call (not retried). OkHttp times each attempt by its read timeout.
+    // and running out ends the call (not retried). OkHttp gives each attempt (a clone of the
+    // call) its own call and read timeouts; the deadline bounds only the backoff sleeps, so a
+    // last attempt may end after it.
     const bool async = policy_.transport() == transport_kind::async;
-    const auto timeout = std::max(std::chrono::milliseconds{1}, async ? left : std::min(left, spec_.read));
+    const auto timeout = std::max(std::chrono::milliseconds{1}, async ? left : std::min(spec_.call, spec_.read));
     statefun::asio::http_request request{"POST", target_, headers(), body};
     try {
       auto response = co_await client_.request(std::move(request), {.timeout = timeout, .retries = 0});
