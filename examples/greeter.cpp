@@ -1,11 +1,11 @@
 // Example: the greeter. Each user's logins are counted in state, and every login sends a
-// greeting to a Kafka egress (topic "greetings", keyed by the user name).
+// greeting to a Kafka egress (topic "greetings", keyed by the user name). It runs on the local
+// runtime, which plays Flink's part in this process: each name is a message from an ingress.
 //
 // Run: build/examples/greeter [name ...]   (reads names from stdin when none are given)
 
+#include <statefun/local/runtime.hpp>
 #include <statefun/statefun.hpp>
-
-#include "support/tiny_runtime.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -45,8 +45,15 @@ int main(int argc, char** argv) {
       names.push_back(line);
     }
   }
-  example::tiny_runtime runtime(fns);
+  statefun::local::runtime runtime;
+  runtime.serve(fns);
+  runtime.add_egress({.kind = statefun::local::egress_kind::kafka, .id = "example/greets"});
+  runtime.on_egress([](const statefun::local::egress_record& r) {
+    std::cout << r.egress << " topic=" << r.kafka->topic << " key=" << r.kafka->key.value_or("")
+              << " value=" << r.kafka->value << '\n';
+  });
   for (const auto& name : names) {
-    runtime.deliver(statefun::address{"example/greeter", name}, name);
+    runtime.send(statefun::address{"example/greeter", name}, name);
   }
+  runtime.run_until_quiescent();
 }
