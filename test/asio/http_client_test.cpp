@@ -27,6 +27,7 @@
 #include <system_error>
 #include <thread>
 
+#include "asio/client_support.hpp"
 #include "asio/fake_service.hpp"
 #include "support/doctest.hpp"
 #include "support/run_on.hpp"
@@ -43,47 +44,12 @@ using statefun::asio::http_response;
 using statefun::test::behaviour;
 using statefun::test::fake_service;
 using statefun::test::run_on;
+using statefun::test::failure_of;
+using statefun::test::invalid_argument_of;
+using statefun::test::get_n_times;
+using statefun::test::quick;
 
 namespace {
-
-/// The error code a task failed with (or a default one if it did not fail).
-template <class T>
-std::error_code failure_of(asio::io_context& io, statefun::task<T> work) {
-  try {
-    run_on(io, std::move(work));
-  } catch (const std::system_error& e) {
-    return e.code();
-  }
-  return {};
-}
-
-/// The message of the std::invalid_argument `f` throws, or "" if it throws none.
-template <class F>
-std::string invalid_argument_of(F f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
-
-statefun::task<std::vector<http_response>> get_n_times(http_client& client, std::string target, int n) {
-  std::vector<http_response> responses;
-  for (int i = 0; i < n; ++i) {
-    responses.push_back(co_await client.get(target));
-  }
-  co_return responses;
-}
-
-/// Options that keep a hung test from hanging forever, and fast retries.
-call_options quick(int retries = 0) {
-  call_options options;
-  options.timeout = 30s;  // a hang guard only
-  options.retries = retries;
-  options.backoff = 1ms;
-  return options;
-}
 
 }  // namespace
 

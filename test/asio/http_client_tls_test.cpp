@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "asio/certificates.hpp"
+#include "asio/client_support.hpp"
 #include "asio/fake_service.hpp"
 #include "asio/server_support.hpp"
 #include "support/doctest.hpp"
@@ -46,6 +47,9 @@ using statefun::asio::listen_tls;
 using statefun::asio::tls_client_options;
 using statefun::asio::tls_options;
 using statefun::test::run_on;
+using statefun::test::failure_of;
+using statefun::test::failure_message_of;
+using statefun::test::quick;
 using statefun::test::running_server;
 using statefun::test::test_certificates;
 using statefun::test::test_functions;
@@ -59,37 +63,6 @@ bool have_openssl() {
     return false;
   }
   return true;
-}
-
-/// The error code a task failed with (or a default one if it did not fail).
-template <class T>
-std::error_code failure_of(asio::io_context& io, statefun::task<T> work) {
-  try {
-    run_on(io, std::move(work));
-  } catch (const std::system_error& e) {
-    return e.code();
-  }
-  return {};
-}
-
-/// The message of the std::system_error a task failed with (or "" if it did not fail).
-template <class T>
-std::string failure_message_of(asio::io_context& io, statefun::task<T> work) {
-  try {
-    run_on(io, std::move(work));
-  } catch (const std::system_error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-/// Options that keep a hung test from hanging forever, and fast retries.
-call_options quick(int retries = 0) {
-  call_options options;
-  options.timeout = 30s;  // a hang guard only
-  options.retries = retries;
-  options.backoff = 1ms;
-  return options;
 }
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }

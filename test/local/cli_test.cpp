@@ -128,11 +128,14 @@ TEST_CASE("a wrong command line exits 2 and says what is wrong") {
 
 TEST_CASE("decode then encode gives back the bytes, through files") {
   const statefun::test::temp_dir dir;
-  for (const auto& [name, kind] : std::vector<std::pair<std::string, std::string>>{
+  // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+  for (const auto& entry : std::vector<std::pair<std::string, std::string>>{
            {"counter-existing.request.bin", "to-function"},
            {"messenger.response.bin", "from-function"},
            {"types-write.response.bin", "from-function"},
            {"counter-missing-state.response.bin", "from-function"}}) {
+    const std::string& name = entry.first;
+    const std::string& kind = entry.second;
     CAPTURE(name);
     const auto decoded = local({"decode", "--as", kind, data_path(name), "-o", dir / "message.json"});
     REQUIRE(decoded.status == ok);
