@@ -129,15 +129,10 @@ inline void feed(statefun::local::runtime& rt, const input_record& record, const
       fail(at + "field ingress: the module has no ingress '" + record.ingress + "'");
     }
     const statefun::local::ingress_route* route = nullptr;
-    for (const auto& r : ingress->routes) {
-      if (r.topic == record.topic || (record.topic.empty() && ingress->routes.size() == 1)) {
-        route = &r;
-      }
-    }
-    if (route == nullptr) {
-      fail(at + "field topic: " +
-           (record.topic.empty() ? "ingress '" + record.ingress + "' reads several topics: name one"
-                                 : "ingress '" + record.ingress + "' does not read '" + record.topic + "'"));
+    try {
+      route = &statefun::local::route_of(*ingress, record.topic);
+    } catch (const std::invalid_argument& e) {
+      fail(at + "field topic: " + e.what());
     }
     nlohmann::json typed = record.value;
     typed["type"] = route->value_type;

@@ -251,20 +251,13 @@ class http_client {
   static bool asks_to_close(const std::vector<std::pair<std::string, std::string>>& headers) {
     namespace g = statefun::detail::http1;
     for (const auto& [name, value] : headers) {
-      if (!g::iequals(name, "connection")) {
-        continue;
-      }
-      std::string_view list = value;
-      while (!list.empty()) {
-        const std::size_t comma = list.find(',');
-        if (g::iequals(g::trim_ows(list.substr(0, comma)), "close")) {
-          return true;
-        }
-        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+      if (g::iequals(name, "connection") && g::list_contains(value, "close")) {
+        return true;
       }
     }
     return false;
   }
+
 
   /// The request line and header section, checked so that nothing can be smuggled into them.
   static std::string request_head(const http_request& req, const detail::http_origin& origin) {

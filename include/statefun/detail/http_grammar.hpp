@@ -189,6 +189,19 @@ inline bool iequals_lower(std::string_view a, std::string_view lower) noexcept {
   return true;
 }
 
+/// True if the comma-separated field value `list` has an element equal to `token`, ignoring
+/// ASCII case and the whitespace around elements (`Connection: keep-alive, Close`).
+inline bool list_contains(std::string_view list, std::string_view token) noexcept {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    if (iequals(trim_ows(list.substr(0, comma)), token)) {
+      return true;
+    }
+    list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+  }
+  return false;
+}
+
 /// `1*DIGIT` as an unsigned 64-bit number; nothing for anything else, overflow included.
 inline std::optional<std::uint64_t> parse_decimal(std::string_view s) noexcept {
   if (s.empty()) {

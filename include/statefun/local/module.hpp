@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace statefun::inline v0::local {
@@ -97,6 +99,24 @@ struct ingress_spec {
   std::vector<ingress_route> routes{};
   std::string source{};
 };
+
+/**
+ * The route of `ingress` that reads `topic`, or its only route when `topic` is empty.
+ * @throws std::invalid_argument saying which: no such topic, or several to choose from.
+ */
+inline const ingress_route& route_of(const ingress_spec& ingress, std::string_view topic) {
+  if (topic.empty() && ingress.routes.size() == 1) {
+    return ingress.routes.front();
+  }
+  for (const auto& route : ingress.routes) {
+    if (route.topic == topic) {
+      return route;
+    }
+  }
+  throw std::invalid_argument("ingress '" + ingress.id + "' " +
+                              (topic.empty() ? std::string("reads several topics: name one")
+                                             : "does not read '" + std::string(topic) + "'"));
+}
 
 /// An egress, emulated in memory.
 struct egress_spec {

@@ -1078,18 +1078,13 @@ class runtime final : private detail::reply_sink {
   }
 
   static const ingress_route& find_route(const ingress_entry& ingress, std::string_view topic) {
-    if (topic.empty() && ingress.spec.routes.size() == 1) {
-      return ingress.spec.routes.front();
+    try {
+      return route_of(ingress.spec, topic);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("statefun::local: ") + e.what());
     }
-    for (const auto& route : ingress.spec.routes) {
-      if (route.topic == topic) {
-        return route;
-      }
-    }
-    throw std::invalid_argument("statefun::local: ingress '" + ingress.spec.id + "' " +
-                                (topic.empty() ? std::string("reads several topics: name one")
-                                               : "does not read '" + std::string(topic) + "'"));
   }
+
 
   // ------------------------------------------------------------------ endpoints (1-3, 5-9)
 

@@ -43,13 +43,8 @@ inline bool acceptable_content_type(const statefun::asio::http_response& respons
     if (check == content_type_check::strict) {
       return value == binary;
     }
-    std::string_view list = value;
-    while (!list.empty()) {
-      const std::size_t comma = list.find(',');
-      if (g::iequals(g::trim_ows(list.substr(0, comma)), binary)) {
-        return true;
-      }
-      list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+    if (g::list_contains(value, binary)) {
+      return true;
     }
   }
   return false;
