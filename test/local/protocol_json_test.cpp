@@ -295,6 +295,19 @@ TEST_CASE("Kafka and Kinesis records show their fields, and their value as text 
   }
 }
 
+TEST_CASE("an egress record is its typed value and the egress id, as statefun-local run prints it") {
+  const auto seen = statefun::kafka_egress{"greeter/seen"}.topic("seen").key("ann").value("2");
+  const statefun::local::egress_record record{
+      .egress = "greeter/seen",
+      .value = typed_value{std::string(seen.value_type()), std::string(seen.value())},
+  };
+  CHECK(to_json(record) == json{{"egress", "greeter/seen"},
+                                {"type", seen.value_type()},
+                                {"value", {{"topic", "seen"}, {"key", "ann"}, {"value_bytes", "2"}}}});
+  const statefun::local::egress_record absent{.egress = "x/any", .value = typed_value{"x/t", "", false}};
+  CHECK(to_json(absent) == json{{"egress", "x/any"}, {"type", "x/t"}, {"has_value", false}});
+}
+
 TEST_CASE("a typed value in JSON needs its bytes once, or has_value false") {
   CHECK(error_of([] { (void)typed_value_from_json(json::parse(R"({"type": "a/b"})")); }) ==
         R"(value: expected "value", "text" or "base64" (or "has_value": false for no value))");

@@ -147,10 +147,7 @@ inline void feed(statefun::local::runtime& rt, const input_record& record, const
 
 /// An egress record as one JSON line: `{"egress": id, "type": ..., "value": ...}`.
 inline std::string egress_line(const statefun::local::egress_record& record) {
-  const statefun::codec::typed_value_view view{record.value.type, record.value.has_value, record.value.value};
-  nlohmann::json json = statefun::local::to_json(view);
-  json["egress"] = record.egress;
-  return json.dump() + "\n";
+  return statefun::local::to_json(record).dump() + "\n";
 }
 
 struct run_options {

@@ -703,6 +703,22 @@ inline std::int64_t read_int64(const json_input& in) {
   return detail::typed_value_json(value, "value");
 }
 
+/// An owned typed value as JSON (see `to_json(const codec::typed_value_view&)`).
+[[nodiscard]] inline nlohmann::json to_json(const typed_value& value) { return to_json(detail::view_of(value)); }
+
+/**
+ * An egress record as JSON: its typed value (see `to_json(const codec::typed_value_view&)`) and
+ * `"egress"`, the egress id. A Kafka record reads
+ * `{"type": "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord", "value": {"topic":
+ * "seen", "key": "ann", "value_bytes": "2"}, "egress": "greeter/seen"}`; `statefun-local run`
+ * prints one per line.
+ */
+[[nodiscard]] inline nlohmann::json to_json(const egress_record& record) {
+  nlohmann::json json = to_json(record.value);
+  json["egress"] = record.egress;
+  return json;
+}
+
 /**
  * Reads the JSON form of a typed value (see `to_json(const codec::typed_value_view&)`). A
  * `"value"` of a type that is neither built in nor an egress record is written as compact JSON.

@@ -1,0 +1,36 @@
+#pragma once
+
+// The main() of every example's function service (the container docker-compose.yml starts):
+// serves the example's functions to a StateFun cluster at POST /statefun on port 8000, or on the
+// port given as the first argument, until SIGINT or SIGTERM.
+
+#include <statefun/asio/server.hpp>
+#include <statefun/functions.hpp>
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+namespace examples {
+
+inline int serve(const statefun::functions& fns, int argc, char** argv) try {
+  std::uint16_t port = 8000;
+  if (argc > 1) {
+    const char* end = argv[1] + std::strlen(argv[1]);
+    if (const auto [at, error] = std::from_chars(argv[1], end, port); error != std::errc{} || at != end) {
+      std::cerr << argv[0] << ": '" << argv[1] << "' is not a port number\n";
+      return 2;
+    }
+  }
+  statefun::asio::http_server server{fns, {.port = port, .path = "/statefun"}};
+  std::cerr << argv[0] << ": serving on port " << port << " at /statefun\n";
+  server.run();
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << argv[0] << ": " << e.what() << '\n';
+  return 1;
+}
+
+}  // namespace examples

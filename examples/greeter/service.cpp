@@ -1,0 +1,11 @@
+// The greeter's functions as an HTTP service for a StateFun cluster (see docker-compose.yml):
+//   greeter-functions [PORT]
+
+#include "../common/service.hpp"
+#include "greeter.hpp"
+
+int main(int argc, char** argv) {
+  statefun::functions fns;
+  greeter::bind_functions(fns);
+  return examples::serve(fns, argc, argv);
+}
