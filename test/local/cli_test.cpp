@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "asio/fake_service.hpp"
+#include "statefun-local/latency_histogram.hpp"
 #include "asio/server_support.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
@@ -87,7 +88,7 @@ std::uint16_t closed_port() {
 
 TEST_CASE("every command explains itself with --help and exits 0") {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"invoke", "--help"}, {"decode", "--help"}, {"encode", "--help"}}) {
+           {"--help"}, {"invoke", "--help"}, {"decode", "--help"}, {"encode", "--help"}, {"bench", "--help"}}) {
     CAPTURE(args.front());
     const auto r = local(args);
     CHECK(r.status == ok);
@@ -95,7 +96,7 @@ TEST_CASE("every command explains itself with --help and exits 0") {
     CHECK(r.err.empty());
   }
   const auto top = local({"--help"});
-  for (const char* command : {"invoke", "decode", "encode"}) {
+  for (const char* command : {"invoke", "decode", "encode", "bench"}) {
     CHECK(top.out.find(command) != std::string::npos);
   }
   CHECK(local({"invoke", "--help"}).out.find("--register") != std::string::npos);
@@ -110,7 +111,7 @@ TEST_CASE("a wrong command line exits 2 and says what is wrong") {
   SUBCASE("an unknown command") {
     const auto r = local({"decod"});
     CHECK(r.status == usage);
-    CHECK(r.err.find("unknown command 'decod' (expected one of run, invoke, decode, encode)") != std::string::npos);
+    CHECK(r.err.find("unknown command 'decod' (expected one of run, invoke, decode, encode, bench)") != std::string::npos);
   }
   SUBCASE("a missing option") {
     const auto r = local({"encode"});
@@ -560,4 +561,110 @@ TEST_CASE("run: Ctrl-C stops a run that waits for a delayed message, with the su
   CHECK(json::parse(*first)["value"]["key"] == "ann");
   run.signal(SIGINT);
   CHECK(run.wait() == exit_status::exited_with(130));
+}
+
+// --- bench ------------------------------------------------------------------------------------
+
+TEST_CASE("bench loads an endpoint, answers the handshake once, and reports every response as checked") {
+  statefun::test::test_functions functions;
+  statefun::test::running_server server(functions.fns);
+  const auto r = local({"bench", endpoint(server.port()), "--target", "bench/counter/user", "--ids", "10", "--batch",
+                        "3", "-c", "4", "-t", "2", "-n", "600", "--json"});
+  REQUIRE_MESSAGE(r.status == ok, r.err);
+  const json report = json::parse(r.out);
+  CHECK(report["requests"] == 600);
+  CHECK(report["failed"] == 0);
+  CHECK(report["errors"].empty());
+  CHECK(report["addresses"] == 10);
+  CHECK(report["invocations_per_request"] == 3);
+  CHECK(report["connections"] == 4);
+  CHECK(report["requests_per_second"].get<double>() > 0);
+  const json& latency = report["latency_ms"];
+  CHECK(latency["p50"].get<double>() <= latency["p99"].get<double>());
+  CHECK(latency["p99"].get<double>() <= latency["max"].get<double>());
+  CHECK(latency["max"].get<double>() > 0);
+}
+
+TEST_CASE("bench sends a workload file, binary or JSON, at a target rate, and prints a readable report") {
+  statefun::test::test_functions functions;
+  statefun::test::running_server server(functions.fns);
+  const statefun::test::temp_dir dir;
+  const std::string as_json = dir / "w1.json";
+  REQUIRE(local({"decode", data_path("workloads/w1_counter.bin"), "-o", as_json}).status == ok);
+  for (const std::string& workload : {data_path("workloads/w1_counter.bin"), as_json}) {
+    CAPTURE(workload);
+    const auto r = local({"bench", endpoint(server.port()), "--workload", workload, "-c", "2", "-n", "100", "--rate", "5000"});
+    REQUIRE_MESSAGE(r.status == ok, r.err);
+    CHECK(r.out.find("requests     100 in ") != std::string::npos);
+    CHECK(r.out.find("latency      p50 ") != std::string::npos);
+    CHECK(r.out.find("responses    all passed") != std::string::npos);
+  }
+}
+
+TEST_CASE("bench counts the responses the runtime would refuse, by kind, and exits 1") {
+  statefun::functions fns;
+  const auto count = statefun::value_spec<std::int32_t>{"count"};
+  // Instance fail-1 of the load throws: its requests get HTTP 500; the others pass.
+  fns.bind("test/picky", {count}, [count](statefun::context& ctx, const statefun::message&) {
+    if (ctx.self().id == "fail-1") {
+      throw std::runtime_error("refusing on purpose");
+    }
+    ctx.storage().set(count, 1);
+  });
+  statefun::test::running_server server(fns);
+  const auto r = local({"bench", endpoint(server.port()), "--target", "test/picky/fail", "--ids", "2", "-c", "1", "-n",
+                        "50", "--json"});
+  CHECK(r.status == failure);
+  const json report = json::parse(r.out);
+  CHECK(report["requests"] == 50);  // every other request passed
+  CHECK(report["errors"]["status other than 200"].get<int>() >= 49);  // one after each pass but the last
+}
+
+TEST_CASE("bench reaches a Unix domain socket and refuses what it cannot do") {
+  const statefun::test::temp_dir dir;
+  const std::string socket = dir / "fn.sock";
+  statefun::test::test_functions functions;
+  statefun::test::running_server server(functions.fns, {},
+                                        [&](statefun::asio::http_server& s) { s.listen_unix(socket); });
+  const auto r = local({"bench", "http+unix://" + socket + "/statefun", "--target", "bench/counter/u", "-n", "20", "--json"});
+  REQUIRE_MESSAGE(r.status == ok, r.err);
+  CHECK(json::parse(r.out)["requests"] == 20);
+
+  const auto both = local({"bench", "http+unix://" + socket + "/statefun", "--target", "a/b/c", "--workload", "x.bin"});
+  CHECK(both.status == usage);
+  CHECK(both.err.find("either --workload FILE or --target") != std::string::npos);
+  const auto tls = local({"bench", "https://127.0.0.1:1/statefun", "--target", "a/b/c"});
+  CHECK(tls.status == usage);
+  CHECK(tls.err.find("bench speaks plain HTTP") != std::string::npos);
+  const auto unreachable = local({"bench", endpoint(closed_port()), "--target", "a/b/c"});
+  CHECK(unreachable.status == failure);
+  CHECK(unreachable.err.find("cannot reach") != std::string::npos);
+}
+
+TEST_CASE("bench's latency histogram: percentiles within 1%, whatever the magnitude") {
+  statefun_local::latency_histogram h;
+  CHECK(h.percentile(0.5) == 0);
+  for (std::uint64_t v = 1; v <= 100'000; ++v) {  // 1 ns to 100 us, evenly
+    h.record(v);
+  }
+  CHECK(h.count() == 100'000);
+  CHECK(h.min() == 1);
+  CHECK(h.max() == 100'000);
+  CHECK(h.mean() == doctest::Approx(50'000.5));
+  for (const double p : {0.001, 0.5, 0.9, 0.99, 0.999}) {
+    CAPTURE(p);
+    const double exact = p * 100'000;
+    CHECK(static_cast<double>(h.percentile(p)) >= exact);
+    CHECK(static_cast<double>(h.percentile(p)) <= exact * 1.01);
+  }
+  CHECK(h.percentile(1.0) == 100'000);
+
+  statefun_local::latency_histogram big;
+  big.record(std::uint64_t{1} << 62);  // about 146 years: the last row holds it
+  big.record(5);
+  h.merge(big);
+  CHECK(h.count() == 100'002);
+  CHECK(h.max() == std::uint64_t{1} << 62);
+  CHECK(h.percentile(1.0) == std::uint64_t{1} << 62);
+  CHECK(h.percentile(0.0) == 1);
 }

@@ -1,6 +1,6 @@
 // statefun-local: StateFun without a Flink cluster. Run an application on the local runtime
 // (`run`), call a live function (`invoke`), and turn protocol messages into JSON and back
-// (`decode`, `encode`).
+// (`decode`, `encode`), and load any function endpoint (`bench`).
 //
 // Each command lives in a header beside this file as `add_<command>(CLI::App&)`, which declares
 // the command's options and returns what runs it once the command line is parsed. To add one,
@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench.hpp"
 #include "cli_support.hpp"
 #include "convert.hpp"
 #include "invoke.hpp"
@@ -38,6 +39,7 @@ constexpr command commands[] = {
     {"invoke", "Send one message to a live function endpoint and print its answer", statefun_local::add_invoke},
     {"decode", "Print a binary ToFunction or FromFunction as JSON", statefun_local::add_decode},
     {"encode", "Write JSON (as decode prints it) as a binary ToFunction or FromFunction", statefun_local::add_encode},
+    {"bench", "Load a live function endpoint (any SDK): throughput and latency, every response checked", statefun_local::add_bench},
 };
 
 }  // namespace
