@@ -33,9 +33,12 @@ using statefun::test::encode;
 
 using statefun::test::decode;
 
+struct checkout {};  // a message with no fields
+
 }  // namespace
 
 STATEFUN_JSON_TYPE(ledger, "vec/Ledger");
+STATEFUN_JSON_TYPE(checkout, "vec/Checkout");
 STATEFUN_JSON_TYPE(nlohmann::json, "vec/Json");
 STATEFUN_JSON_TYPE(badly_named, "vec/Badly/Named");
 
@@ -194,4 +197,15 @@ TEST_CASE("a JSON type declared with an invalid type name is refused when its na
 TEST_CASE("a JSON type holding text that is not UTF-8 is refused when encoded, not sent") {
   // JSON text must be UTF-8; nlohmann::json refuses to write anything else.
   CHECK_THROWS_AS((void)encode(user{"\xff\xfe", 1}), std::invalid_argument);
+}
+
+TEST_CASE("a message type with no fields travels as {} and reads from any object") {
+  std::string out;
+  statefun::type<checkout>::encode(checkout{}, out);
+  CHECK(out == "{}");
+  (void)statefun::type<checkout>::decode("{}");
+  (void)statefun::type<checkout>::decode(R"({"from": "another SDK"})");
+  CHECK_THROWS_WITH_AS((void)statefun::type<checkout>::decode("[]"),
+                       "statefun: malformed JSON value: expected an object, got array", statefun::decode_error);
+  CHECK_THROWS_AS((void)statefun::type<checkout>::decode("{"), statefun::decode_error);
 }

@@ -194,6 +194,23 @@ TEST_CASE("the context names the target and the caller, and an all-empty caller 
   CHECK(seen_callers == std::vector<std::string>{"x/caller/7", "none", "none"});
 }
 
+TEST_CASE("reply answers the caller of each invocation, and refuses when an ingress sent the message") {
+  statefun::functions fns;
+  fns.bind("t/f", [](context& ctx, const message& msg) { ctx.reply("re: " + msg.as<std::string>()); });
+  auto handler = fns.handler();
+  const auto reply = answer(handler, request("t", "f", "me")
+                                         .invoke("a", statefun::codec::address_view{"x", "asker", "7"})
+                                         .invoke("b", statefun::codec::address_view{"y", "other", "8"}));
+  REQUIRE(reply->messages.size() == 2);
+  CHECK(reply->messages[0].target == statefun::codec::address_view{"x", "asker", "7"});
+  CHECK(reply->messages[0].argument.type_name == "io.statefun.types/string");
+  CHECK(reply->messages[1].target == statefun::codec::address_view{"y", "other", "8"});
+
+  const auto e = failure(handler, request("t", "f", "me").invoke("from an ingress"));
+  CHECK(e.code == errc::function_failed);
+  CHECK(e.message().find("t/f/me cannot reply: the message came from an ingress") != std::string::npos);
+}
+
 TEST_CASE("an argument with has_value false is exposed as a message with no value") {
   bool had_value = true;
   statefun::functions fns;

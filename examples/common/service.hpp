@@ -12,20 +12,30 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <optional>
 
 namespace examples {
 
-inline int serve(const statefun::functions& fns, int argc, char** argv) try {
+/// The port given as the first argument, or 8000; nothing (after saying why) if it is not one.
+inline std::optional<std::uint16_t> port_argument(int argc, char** argv) {
   std::uint16_t port = 8000;
   if (argc > 1) {
     const char* end = argv[1] + std::strlen(argv[1]);
     if (const auto [at, error] = std::from_chars(argv[1], end, port); error != std::errc{} || at != end) {
       std::cerr << argv[0] << ": '" << argv[1] << "' is not a port number\n";
-      return 2;
+      return std::nullopt;
     }
   }
-  statefun::asio::http_server server{fns, {.port = port, .path = "/statefun"}};
-  std::cerr << argv[0] << ": serving on port " << port << " at /statefun\n";
+  return port;
+}
+
+inline int serve(const statefun::functions& fns, int argc, char** argv) try {
+  const auto port = port_argument(argc, argv);
+  if (!port) {
+    return 2;
+  }
+  statefun::asio::http_server server{fns, {.port = *port, .path = "/statefun"}};
+  std::cerr << argv[0] << ": serving on port " << *port << " at /statefun\n";
   server.run();
   return 0;
 } catch (const std::exception& e) {

@@ -19,8 +19,8 @@ using namespace std::chrono_literals;
 namespace local = statefun::local;
 
 struct greeter_app {
+  statefun::functions fns;  // before the runtime, which must go first
   local::runtime rt{local::load_module(EXAMPLE_MODULE_YAML), {.clock = local::clock::virtual_time()}};
-  statefun::functions fns;
 
   greeter_app() {
     greeter::bind_functions(fns);

@@ -63,6 +63,20 @@ class context {
   }
 
   /**
+   * Sends `value` to the function that sent the message being handled: the answer to a
+   * request. It is a message like any other (StateFun has no replies on the wire).
+   * @throws std::logic_error if the message came from an ingress: there is no one to answer.
+   */
+  template <detail::sendable V>
+  void reply(const V& value) {
+    if (!caller_->has_value()) {
+      throw std::logic_error("statefun: " + self_->to_string() +
+                             " cannot reply: the message came from an ingress, not from a function");
+    }
+    send(message_to(**caller_).value(value));
+  }
+
+  /**
    * Sends `m` after `delay`.
    * @throws std::invalid_argument if `delay` is negative (the runtime would fail the job).
    */

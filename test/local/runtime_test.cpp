@@ -601,6 +601,26 @@ TEST_CASE("rule 22: an ingress record goes to every target of its topic, keyed b
   CHECK_THROWS_WITH_AS(s.rt.drain(), doctest::Contains("has no key"), local::job_failure);
 }
 
+TEST_CASE("a typed record finds its topic by its value type when the ingress reads several") {
+  scripted s;
+  s.rt.add_ingress({.kind = local::ingress_kind::kafka,
+                    .id = "test/in",
+                    .routes = {{"names", "io.statefun.types/string", {"test/fn"}},
+                               {"ages", "io.statefun.types/int", {"test/fn"}},
+                               {"more-ages", "io.statefun.types/int", {"test/fn"}}}});
+  s.rt.ingest("test/in", "ann", std::string("Ann"));  // the one string topic: names
+  s.rt.drain();
+  REQUIRE(s.fn->held() == 1);
+  CHECK(s.fn->front().batch.invocations.at(0).argument.type_name == "io.statefun.types/string");
+  CHECK_THROWS_WITH_AS(s.rt.ingest("test/in", "ann", std::int32_t{7}),
+                       "statefun::local: ingress 'test/in' reads several topics of type 'io.statefun.types/int': name one",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(s.rt.ingest("test/in", "ann", 7.5),
+                       "statefun::local: ingress 'test/in' reads no topic of type 'io.statefun.types/double'",
+                       std::invalid_argument);
+  s.rt.ingest("test/in", "bob", std::int32_t{7}, "more-ages");
+}
+
 TEST_CASE("rule 23: input pauses while max_async_operations requests are in flight, and the rest goes on") {
   scripted s(1000, {.clock = local::clock::virtual_time(), .max_async_operations = 2});
   for (const char* id : {"a", "b", "c", "d"}) {

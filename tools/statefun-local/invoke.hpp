@@ -218,13 +218,7 @@ class endpoint {
         continue;
       }
       exact = exact || value == binary;
-      // Netty's rule: any comma-separated element equal to it, ignoring case.
-      std::string_view list = value;
-      while (!list.empty()) {
-        const std::size_t comma = list.find(',');
-        listed = listed || g::iequals(g::trim_ows(list.substr(0, comma)), binary);
-        list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
-      }
+      listed = listed || g::list_contains(value, binary);  // Netty's rule: any element, ignoring case
     }
     if (!listed) {
       const auto type = response.header("content-type");

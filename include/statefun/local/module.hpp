@@ -101,21 +101,37 @@ struct ingress_spec {
 };
 
 /**
- * The route of `ingress` that reads `topic`, or its only route when `topic` is empty.
+ * The route of `ingress` that reads `topic`. With no topic: its only route, or else the one route
+ * whose value type is `value_type` (when given), so that a typed record finds its topic.
  * @throws std::invalid_argument saying which: no such topic, or several to choose from.
  */
-inline const ingress_route& route_of(const ingress_spec& ingress, std::string_view topic) {
+inline const ingress_route& route_of(const ingress_spec& ingress, std::string_view topic,
+                                     std::string_view value_type = {}) {
   if (topic.empty() && ingress.routes.size() == 1) {
     return ingress.routes.front();
   }
+  const ingress_route* found = nullptr;
+  std::size_t matches = 0;
   for (const auto& route : ingress.routes) {
-    if (route.topic == topic) {
-      return route;
+    if (topic.empty() ? (!value_type.empty() && route.value_type == value_type) : route.topic == topic) {
+      found = &route;
+      ++matches;
     }
   }
-  throw std::invalid_argument("ingress '" + ingress.id + "' " +
-                              (topic.empty() ? std::string("reads several topics: name one")
-                                             : "does not read '" + std::string(topic) + "'"));
+  if (found && (matches == 1 || !topic.empty())) {
+    return *found;
+  }
+  const std::string subject = "ingress '" + ingress.id + "' ";
+  if (!topic.empty()) {
+    throw std::invalid_argument(subject + "does not read '" + std::string(topic) + "'");
+  }
+  if (value_type.empty()) {
+    throw std::invalid_argument(subject + "reads several topics: name one");
+  }
+  if (matches == 0) {
+    throw std::invalid_argument(subject + "reads no topic of type '" + std::string(value_type) + "'");
+  }
+  throw std::invalid_argument(subject + "reads several topics of type '" + std::string(value_type) + "': name one");
 }
 
 /// An egress, emulated in memory.

@@ -290,11 +290,14 @@ class runtime final : private detail::reply_sink {
     topics_[topic_number(ingress.spec.kind, route.topic)].push_back({std::move(key), std::move(value)});
   }
 
-  /// `ingest_raw` with `value` encoded as its StateFun type, which must be the route's value type.
+  /**
+   * `ingest_raw` with `value` encoded as its StateFun type, which must be the route's value type.
+   * Without `topic`, the record goes to the ingress's one topic whose value type is `V`'s.
+   */
   template <typed V>
   void ingest(std::string_view ingress_id, std::optional<std::string> key, const V& value,
               std::string_view topic = {}) {
-    const ingress_route& route = find_route(find_ingress(ingress_id), topic);
+    const ingress_route& route = find_route(find_ingress(ingress_id), topic, statefun::type<V>::name());
     if (route.value_type != statefun::type<V>::name()) {
       throw std::invalid_argument("statefun::local: ingress '" + std::string(ingress_id) + "' topic '" + route.topic +
                                   "' carries " + route.value_type + ", not " +
@@ -302,7 +305,7 @@ class runtime final : private detail::reply_sink {
     }
     std::string bytes;
     statefun::type<V>::encode(value, bytes);
-    ingest_raw(ingress_id, std::move(key), std::move(bytes), topic);
+    ingest_raw(ingress_id, std::move(key), std::move(bytes), route.topic);
   }
 
   /// Runs `work` on the runtime's thread (callable from any thread).
@@ -1077,9 +1080,10 @@ class runtime final : private detail::reply_sink {
     throw std::invalid_argument("statefun::local: no ingress '" + std::string(id) + "'");
   }
 
-  static const ingress_route& find_route(const ingress_entry& ingress, std::string_view topic) {
+  static const ingress_route& find_route(const ingress_entry& ingress, std::string_view topic,
+                                         std::string_view value_type = {}) {
     try {
-      return route_of(ingress.spec, topic);
+      return route_of(ingress.spec, topic, value_type);
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(std::string("statefun::local: ") + e.what());
     }
