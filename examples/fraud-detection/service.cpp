@@ -25,7 +25,7 @@ int main(int argc, char** argv) try {
   statefun::asio::http_server server{fns, {.port = *port, .path = "/statefun"}};
   fraud::merchant_score_client scores(server.executor(), score_url != nullptr ? score_url : "http://merchant-score:8080");
   fraud::bind_functions(fns, scores);  // before run(): the server looks functions up as requests come
-  std::cerr << argv[0] << ": serving on port " << port << " at /statefun\n";
+  std::cerr << argv[0] << ": serving on port " << *port << " at /statefun\n";
   server.run();
   return 0;
 } catch (const std::exception& e) {
