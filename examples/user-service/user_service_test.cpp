@@ -77,7 +77,7 @@ std::string create_user(test_connection& client) {
   return created.json.at("user_id").get<std::string>();
 }
 
-json account_json(const std::string& user_id, std::int64_t credit) {
+json expected_account(const std::string& user_id, std::int64_t credit) {
   return {{"user_id", user_id}, {"credit", credit}};
 }
 
@@ -88,11 +88,11 @@ TEST_CASE("POST /users/create returns the new user's id, and the user starts wit
   test_connection client(service.port());
   const test_response created = client.request("POST", "/users/create");
   CHECK(created.status == 201);
-  CHECK(created.json == account_json("0", 0));
+  CHECK(created.json == expected_account("0", 0));
 
   const test_response found = client.request("GET", "/users/find/0");
   CHECK(found.status == 200);
-  CHECK(found.json == account_json("0", 0));
+  CHECK(found.json == expected_account("0", 0));
   const test_response credit = client.request("GET", "/users/credit/0");
   CHECK(credit.status == 200);
   CHECK(credit.json == json{{"credit", 0}});
@@ -105,8 +105,8 @@ TEST_CASE("credit is added and subtracted, down to zero and not below") {
 
   const test_response added = client.request("POST", "/users/credit/add/" + id + "/100");
   CHECK(added.status == 200);
-  CHECK(added.json == account_json(id, 100));
-  CHECK(client.request("POST", "/users/credit/subtract/" + id + "/30").json == account_json(id, 70));
+  CHECK(added.json == expected_account(id, 100));
+  CHECK(client.request("POST", "/users/credit/subtract/" + id + "/30").json == expected_account(id, 70));
   CHECK(client.request("GET", "/users/credit/" + id).json == json{{"credit", 70}});
 
   const test_response refused = client.request("POST", "/users/credit/subtract/" + id + "/71");
@@ -114,7 +114,7 @@ TEST_CASE("credit is added and subtracted, down to zero and not below") {
   CHECK(refused.json == json{{"error", "insufficient credit"}});
   CHECK(client.request("GET", "/users/credit/" + id).json == json{{"credit", 70}});  // unchanged
 
-  CHECK(client.request("POST", "/users/credit/subtract/" + id + "/70").json == account_json(id, 0));
+  CHECK(client.request("POST", "/users/credit/subtract/" + id + "/70").json == expected_account(id, 0));
   CHECK(client.request("POST", "/users/credit/subtract/" + id + "/1").status == 409);
 }
 
@@ -140,7 +140,7 @@ TEST_CASE("an unknown user is 404 on every endpoint, and so is a removed one") {
   client.request("POST", "/users/credit/add/" + id + "/5");
   const test_response removed = client.request("DELETE", "/users/remove/" + id);
   CHECK(removed.status == 200);
-  CHECK(removed.json == account_json(id, 5));
+  CHECK(removed.json == expected_account(id, 5));
   check_unknown(id);
   CHECK(create_user(client) != id);  // ids are not handed out again
 }
