@@ -13,6 +13,7 @@
 #include <exception>
 #include <iostream>
 #include <optional>
+#include <type_traits>
 
 namespace examples {
 
@@ -29,14 +30,30 @@ inline std::optional<std::uint16_t> port_argument(int argc, char** argv) {
   return port;
 }
 
-inline int serve(const statefun::functions& fns, int argc, char** argv) try {
+/**
+ * Serves the functions that `bind(fns)` binds, or `bind(fns, server)` where they need the
+ * server (an HTTP client on its executor). Whatever `bind` returns is kept until the server stops
+ * and is destroyed before it.
+ */
+template <class Bind>
+int serve(int argc, char** argv, Bind bind) try {
   const auto port = port_argument(argc, argv);
   if (!port) {
     return 2;
   }
+  statefun::functions fns;
   statefun::asio::http_server server{fns, {.port = *port, .path = "/statefun"}};
-  std::cerr << argv[0] << ": serving on port " << *port << " at /statefun\n";
-  server.run();
+  const auto run = [&] {
+    std::cerr << argv[0] << ": serving on port " << *port << " at /statefun\n";
+    server.run();
+  };
+  if constexpr (std::is_invocable_v<Bind&, statefun::functions&, statefun::asio::http_server&>) {
+    [[maybe_unused]] const auto held = bind(fns, server);
+    run();
+  } else {
+    bind(fns);
+    run();
+  }
   return 0;
 } catch (const std::exception& e) {
   std::cerr << argv[0] << ": " << e.what() << '\n';

@@ -4,8 +4,4 @@
 #include "../common/service.hpp"
 #include "greeter.hpp"
 
-int main(int argc, char** argv) {
-  statefun::functions fns;
-  greeter::bind_functions(fns);
-  return examples::serve(fns, argc, argv);
-}
+int main(int argc, char** argv) { return examples::serve(argc, argv, greeter::bind_functions); }

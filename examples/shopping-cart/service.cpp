@@ -4,8 +4,4 @@
 #include "../common/service.hpp"
 #include "shopping_cart.hpp"
 
-int main(int argc, char** argv) {
-  statefun::functions fns;
-  shopping_cart::bind_functions(fns);
-  return examples::serve(fns, argc, argv);
-}
+int main(int argc, char** argv) { return examples::serve(argc, argv, shopping_cart::bind_functions); }

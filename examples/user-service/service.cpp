@@ -4,8 +4,4 @@
 #include "../common/service.hpp"
 #include "user_service.hpp"
 
-int main(int argc, char** argv) {
-  statefun::functions fns;
-  user_service::bind_functions(fns);
-  return examples::serve(fns, argc, argv);
-}
+int main(int argc, char** argv) { return examples::serve(argc, argv, user_service::bind_functions); }
