@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace statefun::inline v0 {
 
@@ -22,6 +23,9 @@ namespace statefun::inline v0 {
 struct address {
   type_name type;
   std::string id;
+
+  address(type_name function_type, std::string instance_id)
+      : type(std::move(function_type)), id(std::move(instance_id)) {}
 
   /// `namespace/name/id`, for logs and messages.
   [[nodiscard]] std::string to_string() const {

@@ -4,6 +4,7 @@
 /// `functions`: the registry of the function types a service serves.
 
 #include <statefun/context.hpp>
+#include <statefun/durable.hpp>
 #include <statefun/message.hpp>
 #include <statefun/task.hpp>
 #include <statefun/type_name.hpp>
@@ -26,29 +27,42 @@ namespace statefun::inline v0 {
 
 class request_reply_handler;
 
-/// A plain function: `void f(statefun::context&, statefun::message)`.
+/// A plain function: `void f(statefun::context&, statefun::message)`, or one returning a value
+/// that is sent back to the caller.
 template <class Fn>
 concept plain_function = std::invocable<Fn&, context&, const message&> &&
-                         std::is_void_v<std::invoke_result_t<Fn&, context&, const message&>>;
+                         (std::is_void_v<std::invoke_result_t<Fn&, context&, const message&>> ||
+                          detail::sendable<std::invoke_result_t<Fn&, context&, const message&>>);
 
-/// A coroutine: `statefun::task<> f(statefun::context&, statefun::message)`.
+/// A coroutine: `statefun::task<> f(statefun::context&, statefun::message)`, or `task<R>` whose
+/// value is sent back to the caller.
 template <class Fn>
 concept coroutine_function = std::invocable<Fn&, context&, const message&> &&
-                             std::same_as<std::invoke_result_t<Fn&, context&, const message&>, task<>>;
+                             detail::run_result<std::invoke_result_t<Fn&, context&, const message&>>::is_task;
 
 namespace detail {
 
 /// A bound function type: its declared states and how to run it.
 struct bound_function {
   type_name type;
-  std::vector<state_spec> specs;
+  std::vector<state_spec> specs{};
   /// Owns the state names `specs` point to (a `value_spec` only views its name). Reserved
   /// up front and never grown, so the views stay valid.
-  std::vector<std::string> names;
-  /// Exactly one of the two is set.
-  std::function<void(context&, const message&)> run_plain;
-  std::function<task<>(context&, const message&)> run_coroutine;
+  std::vector<std::string> names{};
+  /// Exactly one of the three is set.
+  std::function<void(context&, const message&)> run_plain{};
+  std::function<task<>(context&, const message&)> run_coroutine{};
+  durable_body run_durable{};
+  durable_options durable{};
 };
+
+/// Sends a function's result to its caller; a result with no caller (an ingress) is dropped.
+template <class R>
+void answer_caller(context& ctx, const R& result) {
+  if (ctx.caller()) {
+    ctx.send(message_to(*ctx.caller()).value(result));
+  }
+}
 
 struct string_hash {
   using is_transparent = void;
@@ -73,14 +87,23 @@ struct string_hash {
 class functions {
  public:
   /**
-   * Binds `fn` (a plain function or a coroutine) to `type`, declaring the states it uses.
+   * Binds `fn` to `type`, declaring the states it uses. `fn` is a plain function, a coroutine
+   * (`task<>`), or a durable function (taking a `durable_context&`, see durable.hpp). A plain
+   * function or coroutine that returns a value sends it to its caller, as a reply.
    * @throws std::invalid_argument if `type` is already bound or a state is declared twice.
    */
   template <class Fn>
-    requires plain_function<Fn> || coroutine_function<Fn>
+    requires plain_function<Fn> || coroutine_function<Fn> || durable_function<Fn>
   functions& bind(type_name type, std::initializer_list<state_spec> specs, Fn fn) {
-    auto bound = std::make_unique<detail::bound_function>(detail::bound_function{std::move(type), {}, {}, {}, {}});
-    bound->names.reserve(specs.size());
+    return bind(std::move(type), specs, std::move(fn), durable_options{});
+  }
+
+  /// Binds a durable function with its own options (call timeout, journal bound).
+  template <class Fn>
+    requires plain_function<Fn> || coroutine_function<Fn> || durable_function<Fn>
+  functions& bind(type_name type, std::initializer_list<state_spec> specs, Fn fn, durable_options options) {
+    auto bound = std::make_unique<detail::bound_function>(detail::bound_function{.type = std::move(type)});
+    bound->names.reserve(specs.size() + 1);
     for (const state_spec& spec : specs) {
       for (const state_spec& earlier : bound->specs) {
         if (earlier.name == spec.name) {
@@ -88,14 +111,48 @@ class functions {
                                       "' is declared twice for function '" + bound->type.str() + "'");
         }
       }
+      if (spec.name == detail::journal_state_name) {
+        throw std::invalid_argument("statefun: state name '" + std::string(spec.name) +
+                                    "' is reserved for durable functions' journal");
+      }
       state_spec owned = spec;
       owned.name = bound->names.emplace_back(spec.name);
       bound->specs.push_back(owned);
     }
-    if constexpr (coroutine_function<Fn>) {
-      bound->run_coroutine = std::move(fn);
-    } else {
+    using result = std::invoke_result_t<Fn&, std::conditional_t<durable_function<Fn>, durable_context&, context&>,
+                                        const message&>;
+    if constexpr (durable_function<Fn>) {
+      bound->specs.push_back(state_spec(bound->names.emplace_back(detail::journal_state_name), detail::journal_type_name));
+      bound->durable = options;
+      using value = typename detail::run_result<result>::type;
+      bound->run_durable = [fn = std::move(fn)](durable_context& ctx, const message& msg) mutable -> task<> {
+        if constexpr (std::is_void_v<value>) {
+          co_await fn(ctx, msg);
+        } else {
+          auto flow = fn(ctx, msg);
+          value answer = co_await std::move(flow);
+          if (ctx.caller()) {
+            ctx.send(message_to(*ctx.caller()).value(answer));
+          }
+        }
+      };
+    } else if constexpr (coroutine_function<Fn>) {
+      using value = typename detail::run_result<result>::type;
+      if constexpr (std::is_void_v<value>) {
+        bound->run_coroutine = std::move(fn);
+      } else {
+        bound->run_coroutine = [fn = std::move(fn)](context& ctx, const message& msg) mutable -> task<> {
+          auto work = fn(ctx, msg);
+          value answer = co_await std::move(work);
+          detail::answer_caller(ctx, answer);
+        };
+      }
+    } else if constexpr (std::is_void_v<result>) {
       bound->run_plain = std::move(fn);
+    } else {
+      bound->run_plain = [fn = std::move(fn)](context& ctx, const message& msg) mutable {
+        detail::answer_caller(ctx, fn(ctx, msg));
+      };
     }
     const std::string key = bound->type.str();
     if (!by_type_.emplace(key, std::move(bound)).second) {
@@ -106,7 +163,7 @@ class functions {
 
   /// Binds `fn` to `type`, with no persisted state.
   template <class Fn>
-    requires plain_function<Fn> || coroutine_function<Fn>
+    requires plain_function<Fn> || coroutine_function<Fn> || durable_function<Fn>
   functions& bind(type_name type, Fn fn) {
     return bind(std::move(type), {}, std::move(fn));
   }

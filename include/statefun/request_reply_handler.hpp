@@ -64,6 +64,9 @@ class request_reply_handler {
     if (first.function->run_plain) {
       co_return run_plain(*first.function);
     }
+    if (first.function->run_durable) {
+      co_return co_await run_durable(*first.function);
+    }
     co_return co_await run_coroutine(*first.function);
   }
 
@@ -75,6 +78,9 @@ class request_reply_handler {
     }
     if (first.function->run_plain) {
       return run_plain(*first.function);
+    }
+    if (first.function->run_durable) {
+      return sync_wait(run_durable(*first.function));
     }
     return sync_wait(run_coroutine(*first.function));
   }
@@ -213,6 +219,42 @@ class request_reply_handler {
       if (failure) {
         co_return fail_with_exception(failure);
       }
+    }
+    co_return finish();
+  }
+
+  /// A durable function: each invocation goes through the engine, which replays the
+  /// address's flow from its journal (durable.hpp); the journal is written back last.
+  task<result> run_durable(const detail::bound_function& function) {
+    statefun::storage storage(cells_, self_.type);
+    context ctx(self_, caller_, storage, effects_);
+    detail::durable_engine engine(function.run_durable, function.durable, ctx, cells_);
+    std::exception_ptr failure;
+    try {
+      engine.load();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    for (std::size_t i = 0; i < batch_.invocations.size() && !failure; ++i) {
+      const auto msg = begin_invocation(i);
+      if (!msg) {
+        co_return fail(msg.error());
+      }
+      try {
+        co_await engine.deliver(caller_, *msg);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    if (!failure) {
+      try {
+        engine.store();
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    if (failure) {
+      co_return fail_with_exception(failure);
     }
     co_return finish();
   }

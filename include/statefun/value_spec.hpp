@@ -114,6 +114,10 @@ struct state_spec {
   template <class T>
   state_spec(const value_spec<T>& spec)  // NOLINT(google-explicit-constructor): used in braced lists
       : name(spec.name()), type_name(spec.type_name()), expires(spec.expires()) {}
+
+  /// A state whose value the SDK encodes itself (a durable function's journal).
+  state_spec(std::string_view name_, std::string_view type_name_, expiration expires_ = {})
+      : name(name_), type_name(type_name_), expires(expires_) {}
 };
 
 }  // namespace statefun::inline v0
