@@ -336,6 +336,20 @@ class durable_context {
   }
 
   /**
+   * Completes when a message for this address is waiting (one that arrived while the flow
+   * was suspended, or arrives later). The message stays queued and starts the next flow once
+   * this one ends: `co_await ctx.first(ctx.sleep(60s), ctx.next_message())` waits for a minute
+   * of quiet, or ends the flow early to make way for the next message.
+   */
+  durable_op<void> next_message() {
+    const auto step = engine_->issue(detail::journal_step::kind::next_message, {}, 0);
+    if (step.fresh) {
+      engine_->watch_queue(step.index);
+    }
+    return durable_op<void>(*engine_, step.index);
+  }
+
+  /**
    * Runs `fn` once and records its result, which replays then return without running it.
    * `fn()` or `fn(idempotency_key)` returns a value of a StateFun type, `void`, or a task of
    * either. The key is the same on every attempt of this step: an outside service can use it

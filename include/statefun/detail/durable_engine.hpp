@@ -260,6 +260,9 @@ class durable_engine {
     }
     if (journal_.flow) {
       journal_.queue.push_back(record(caller, msg));
+      if (announce_message()) {
+        co_await resume();
+      }
       co_return;
     }
     start(record(caller, msg));
@@ -331,6 +334,15 @@ class durable_engine {
       arm(index, std::chrono::milliseconds(s.millis));
     }
     journal_.outstanding.push_back({s.subject, journal_.flow->id, index, std::string(reply_type), false});
+  }
+
+  /// A fresh wait for the next message completes at once when one is queued already.
+  void watch_queue(std::uint32_t index) {
+    if (!journal_.queue.empty()) {
+      journal_step& s = journal_.flow->steps[index];
+      s.state = journal_step::status::done;
+      s.completed_as = ++journal_.flow->completions;
+    }
   }
 
   /// Arms a fresh sleep step's wake.
@@ -415,6 +427,7 @@ class durable_engine {
                (s.millis > 0 ? " with a timeout of " + std::to_string(s.millis) + " ms" : std::string(" without timeout"));
       case journal_step::kind::sleep: return "a sleep of " + std::to_string(s.millis) + " ms";
       case journal_step::kind::run: return "run(\"" + s.subject + "\")";
+      case journal_step::kind::next_message: return "a wait for the next message";
     }
     return "a step";
   }
@@ -423,6 +436,18 @@ class durable_engine {
     journal_.flow.emplace();
     journal_.flow->id = journal_.next_flow++;
     journal_.flow->trigger = std::move(trigger);
+  }
+
+  /// A message was queued: it completes the flow's wait for the next message, if it has one.
+  bool announce_message() {
+    for (journal_step& s : journal_.flow->steps) {
+      if (s.what == journal_step::kind::next_message && s.state == journal_step::status::pending && !s.completed()) {
+        s.state = journal_step::status::done;
+        s.completed_as = ++journal_.flow->completions;
+        return true;
+      }
+    }
+    return false;
   }
 
   /// A wake for a pending step of the current flow completes it; any other is stale.

@@ -34,7 +34,7 @@ struct journal_message {
 
 /// One await of a flow, in the order the flow issued them.
 struct journal_step {
-  enum class kind : std::uint8_t { call = 1, sleep = 2, run = 3 };
+  enum class kind : std::uint8_t { call = 1, sleep = 2, run = 3, next_message = 4 };
   enum class status : std::uint8_t {
     pending = 0,    ///< issued, not completed
     done = 1,       ///< completed with `result` (a value of `result_type`)
@@ -242,7 +242,7 @@ inline bool decode_step(std::string_view bytes, journal_step& s) {
     std::uint64_t n = 0;
     switch (f.number) {
       case 1:
-        return read_uint(r, f, n) && n >= 1 && n <= 3 && ((s.what = static_cast<journal_step::kind>(n)), true);
+        return read_uint(r, f, n) && n >= 1 && n <= 4 && ((s.what = static_cast<journal_step::kind>(n)), true);
       case 2: return read_string(r, f, s.subject);
       case 3: return read_uint(r, f, n) && ((s.millis = static_cast<std::int64_t>(n)), true);
       case 4: return read_uint(r, f, n) && n <= 4 && ((s.state = static_cast<journal_step::status>(n)), true);
