@@ -159,7 +159,9 @@ inline std::string encode(const journal& j) {
   if (j.empty()) {
     return out;
   }
-  put_uint(out, 1, j.next_flow);
+  // Written even when 0: an absent field reads as the default, 1.
+  put_key(out, 1, wire_type::varint);
+  put_varint(out, j.next_flow);
   if (j.flow) {
     std::string flow;
     put_uint(flow, 1, j.flow->id);
