@@ -92,6 +92,23 @@ struct shop_runtime {
   local::runtime rt{{.clock = local::clock::virtual_time()}};
 };
 
+/// The shop served in process, with more functions bound by `more`.
+struct shop_app {
+  explicit shop_app(const std::function<void(statefun::functions&)>& more = {},
+                    local::delivery_semantic semantic = local::delivery_semantic::at_least_once)
+      : fns(shop(w)), out(semantic) {
+    if (more) {
+      more(fns);
+    }
+    out.rt.serve(fns);
+  }
+
+  world w;
+  statefun::functions fns;  // before the runtime, which must go first
+  shop_runtime out;
+  local::runtime& rt = out.rt;
+};
+
 std::vector<std::string> records(const local::runtime& rt, std::string_view egress = "shop/out") {
   std::vector<std::string> out;
   for (const auto& r : rt.egress(egress)) {
@@ -147,11 +164,9 @@ class restarting_service final : public local::function_endpoint {
 }  // namespace
 
 TEST_CASE("durable: a flow calls, sleeps, runs a side effect once and calls again, then replies") {
-  world w;
-  const auto fns = shop(w);
-  shop_runtime shop_rt;
-  auto& rt = shop_rt.rt;
-  rt.serve(fns);
+  shop_app app;
+  auto& rt = app.rt;
+  auto& w = app.w;
   rt.send(address{"shop/order", "o1"}, std::int64_t{3});
   rt.run_until_idle();
   CHECK(records(rt).empty());  // asleep
@@ -166,26 +181,21 @@ TEST_CASE("durable: a flow calls, sleeps, runs a side effect once and calls agai
 }
 
 TEST_CASE("durable: the flow's return value goes to its caller, as a reply to a durable call") {
-  world w;
-  auto fns = shop(w);
-  fns.bind("shop/front", [](durable_context& ctx, const message& msg) -> task<> {
-    const auto outcome = co_await ctx.call<std::string>({"shop/order", msg.as<std::string>()}, std::int64_t{20});
-    ctx.send_egress(statefun::egress_to("shop/out").value("front saw " + outcome));
+  shop_app app([](statefun::functions& fns) {
+    fns.bind("shop/front", [](durable_context& ctx, const message& msg) -> task<> {
+      const auto outcome = co_await ctx.call<std::string>({"shop/order", msg.as<std::string>()}, std::int64_t{20});
+      ctx.send_egress(statefun::egress_to("shop/out").value("front saw " + outcome));
+    });
   });
-  shop_runtime shop_rt;
-  auto& rt = shop_rt.rt;
-  rt.serve(fns);
+  auto& rt = app.rt;
   rt.send(address{"shop/front", "f"}, std::string("big"));
   rt.run_until_idle();
   CHECK(records(rt) == std::vector<std::string>{"big: out of stock", "front saw refused"});
 }
 
 TEST_CASE("durable: messages reaching a suspended flow wait, in order, until it ends") {
-  world w;
-  const auto fns = shop(w);
-  shop_runtime shop_rt;
-  auto& rt = shop_rt.rt;
-  rt.serve(fns);
+  shop_app app;
+  auto& rt = app.rt;
   for (std::int64_t n : {4, 5, 2}) {
     rt.send(address{"shop/order", "same"}, n);
   }
@@ -241,11 +251,9 @@ TEST_CASE("durable: every batch handled twice (a redelivery): effects once, run(
 }
 
 TEST_CASE("durable: a crash after flows went on, and the restore of the snapshot taken while they waited") {
-  world w;
-  const auto fns = shop(w);
-  shop_runtime shop_rt(local::delivery_semantic::exactly_once);
-  auto& rt = shop_rt.rt;
-  rt.serve(fns);
+  shop_app app({}, local::delivery_semantic::exactly_once);
+  auto& rt = app.rt;
+  auto& w = app.w;
   rt.send(address{"shop/order", "x"}, std::int64_t{1});
   rt.send(address{"shop/order", "y"}, std::int64_t{1});
   rt.run_until_idle();
@@ -261,25 +269,23 @@ TEST_CASE("durable: a crash after flows went on, and the restore of the snapshot
 }
 
 TEST_CASE("durable: a call's timeout, and its late reply dropped") {
-  world w;
-  auto fns = shop(w);
-  fns.bind("shop/late", [](statefun::context& ctx, const message& msg) {  // answers after 8 s
-    ctx.send_after(8s, statefun::message_to(*ctx.caller()).value("late:" + msg.as<std::string>()));
+  shop_app app([](statefun::functions& fns) {
+    fns.bind("shop/late", [](statefun::context& ctx, const message& msg) {  // answers after 8 s
+      ctx.send_after(8s, statefun::message_to(*ctx.caller()).value("late:" + msg.as<std::string>()));
+    });
+    fns.bind("shop/ask", [](durable_context& ctx, const message&) -> task<> {
+      std::string outcome;
+      try {
+        outcome = co_await ctx.call<std::string>({"shop/late", "l"}, std::string("first"), {.timeout = 5s});
+      } catch (const statefun::call_timeout& e) {
+        outcome = std::string("timeout: ") + e.what();
+      }
+      ctx.send_egress(statefun::egress_to("shop/out").value(outcome));
+      const auto next = co_await ctx.call<std::string>({"shop/late", "l"}, std::string("second"));
+      ctx.send_egress(statefun::egress_to("shop/out").value(next));
+    });
   });
-  fns.bind("shop/ask", [](durable_context& ctx, const message&) -> task<> {
-    std::string outcome;
-    try {
-      outcome = co_await ctx.call<std::string>({"shop/late", "l"}, std::string("first"), {.timeout = 5s});
-    } catch (const statefun::call_timeout& e) {
-      outcome = std::string("timeout: ") + e.what();
-    }
-    ctx.send_egress(statefun::egress_to("shop/out").value(outcome));
-    const auto next = co_await ctx.call<std::string>({"shop/late", "l"}, std::string("second"));
-    ctx.send_egress(statefun::egress_to("shop/out").value(next));
-  });
-  shop_runtime shop_rt;
-  auto& rt = shop_rt.rt;
-  rt.serve(fns);
+  auto& rt = app.rt;
   rt.send(address{"shop/ask", "q"}, std::string("go"));
   rt.run_until_idle();
   CHECK(records(rt).empty());
@@ -294,21 +300,19 @@ TEST_CASE("durable: a call's timeout, and its late reply dropped") {
 }
 
 TEST_CASE("durable: all() waits for every call, first() takes the earliest and abandons the rest") {
-  world w;
-  auto fns = shop(w);
-  fns.bind("shop/both", [](durable_context& ctx, const message&) -> task<> {
-    auto [a, b] = co_await ctx.all(ctx.call<std::string>({"shop/bank", "1"}, std::string("a")),
-                                   ctx.call<std::string>({"shop/bank", "2"}, std::string("b")));
-    auto raced = co_await ctx.first(ctx.sleep(1min), ctx.call<std::string>({"shop/bank", "3"}, std::string("c")));
-    const std::string winner = raced.index() == 1 ? std::get<1>(raced) : "the sleep";
-    auto timed = co_await ctx.first(ctx.call<std::string>({"shop/bank", "4"}, std::string("ignore me")),
-                                    ctx.sleep(2s));
-    ctx.send_egress(statefun::egress_to("shop/out")
-                        .value(a + " " + b + " " + winner + " " + (timed.index() == 1 ? "slept" : "answered")));
+  shop_app app([](statefun::functions& fns) {
+    fns.bind("shop/both", [](durable_context& ctx, const message&) -> task<> {
+      auto [a, b] = co_await ctx.all(ctx.call<std::string>({"shop/bank", "1"}, std::string("a")),
+                                     ctx.call<std::string>({"shop/bank", "2"}, std::string("b")));
+      auto raced = co_await ctx.first(ctx.sleep(1min), ctx.call<std::string>({"shop/bank", "3"}, std::string("c")));
+      const std::string winner = raced.index() == 1 ? std::get<1>(raced) : "the sleep";
+      auto timed = co_await ctx.first(ctx.call<std::string>({"shop/bank", "4"}, std::string("ignore me")),
+                                      ctx.sleep(2s));
+      ctx.send_egress(statefun::egress_to("shop/out")
+                          .value(a + " " + b + " " + winner + " " + (timed.index() == 1 ? "slept" : "answered")));
+    });
   });
-  shop_runtime shop_rt;
-  auto& rt = shop_rt.rt;
-  rt.serve(fns);
+  auto& rt = app.rt;
   rt.send(address{"shop/both", "z"}, std::string("go"));
   rt.run_until_idle();
   CHECK(rt.pending_delayed_messages() == 2);  // the 2 s sleep, and the 1 min timeout of call 4
