@@ -3,6 +3,7 @@
 #include "support/doctest.hpp"
 #include "support/files.hpp"
 #include "support/requests.hpp"
+#include "support/counter.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -16,14 +17,11 @@
 
 using statefun::context;
 using statefun::message;
+using statefun_test::count;
+using statefun_test::counter;
 namespace cgi = statefun::cgi;
 
 namespace {
-
-// bench/counter, as bench/dispatch.cpp binds it: the function test/data/workloads/ targets.
-constexpr statefun::value_spec<std::int32_t> count{"count"};
-
-void counter(context& ctx, const message&) { ctx.storage().set(count, ctx.storage().get(count).value_or(0) + 1); }
 
 statefun::functions counter_functions() {
   statefun::functions fns;

@@ -15,12 +15,14 @@
 #include <nlohmann/json.hpp>
 
 #include "support/doctest.hpp"
+#include "support/text.hpp"
 #include "support/values.hpp"
 
 using namespace std::string_view_literals;
 using statefun::egress_to;
 using statefun::kafka_egress;
 using statefun::kinesis_egress;
+using statefun_test::contains;
 
 namespace {
 
@@ -30,10 +32,6 @@ constexpr auto kafka_record_type =
     "type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"sv;
 constexpr auto kinesis_record_type =
     "type.googleapis.com/io.statefun.sdk.egress.KinesisEgressRecord"sv;
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 /// The value_bytes of a Kafka record (topic "t", no key) carrying `value`.
 template <class V>
@@ -53,7 +51,6 @@ std::string kafka_value_bytes(const V& value) {
 }
 
 }  // namespace
-
 
 // Expected records below are the messenger case of vectors/vectors.md, unless said otherwise.
 

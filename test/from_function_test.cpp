@@ -80,7 +80,7 @@ std::vector<std::string> response_files() {
   return out;
 }
 
-const address_view counter{"vec", "counter", "x"};
+const address_view counter_address{"vec", "counter", "x"};
 const typed_value_view hello{"io.statefun.types/string", true, std::string_view("\x0a\x05hello", 7)};
 
 /// What the writer writes: the payload of field 100 (`invocation_result`) of `bytes`.
@@ -158,7 +158,7 @@ TEST_CASE("The writer's output decodes with nanopb to exactly the fields written
     entry = {1, 2, 3};
   }
   SUBCASE("messages") {
-    const message_view a{counter, hello};
+    const message_view a{counter_address, hello};
     const message_view b{{"other", "fn", ""}, {"vec/User", true, R"({"name":"bo"})"}};
     writer.add_message(a);
     writer.add_message(b);
@@ -173,28 +173,28 @@ TEST_CASE("The writer's output decodes with nanopb to exactly the fields written
     entry = {1, 2};
   }
   SUBCASE("a delayed message without a token") {
-    const delayed_view d{false, 1500, counter, hello, ""};
+    const delayed_view d{false, 1500, counter_address, hello, ""};
     writer.add_delayed(d);
     expected.delayed.push_back(d);
     section = 3;
     entry = {1, 2, 3};
   }
   SUBCASE("a delayed message with a token and a delay beyond 32 bits") {
-    const delayed_view d{false, std::int64_t{1} << 40, counter, hello, "tok-1"};
+    const delayed_view d{false, std::int64_t{1} << 40, counter_address, hello, "tok-1"};
     writer.add_delayed(d);
     expected.delayed.push_back(d);
     section = 3;
     entry = {1, 2, 3, 11};
   }
   SUBCASE("a delayed message with no delay") {
-    const delayed_view d{false, 0, counter, hello, ""};
+    const delayed_view d{false, 0, counter_address, hello, ""};
     writer.add_delayed(d);
     expected.delayed.push_back(d);
     section = 3;
     entry = {2, 3};
   }
   SUBCASE("a cancellation: is_cancellation_request and the token only") {
-    writer.add_delayed({true, 0, counter, hello, "tok-0"});
+    writer.add_delayed({true, 0, counter_address, hello, "tok-0"});
     expected.delayed.push_back({true, 0, {}, {}, "tok-0"});
     section = 3;
     entry = {10, 11};
@@ -246,12 +246,12 @@ TEST_CASE("Sections appear in field order whatever the call order; delayed effec
   const egress_view e1{"vec", "kafka", hello};
   const egress_view e2{"vec", "generic", hello};
   const delayed_view cancel1{true, 0, {}, {}, "t1"};
-  const delayed_view send2{false, 20, counter, hello, "t2"};
+  const delayed_view send2{false, 20, counter_address, hello, "t2"};
   const delayed_view cancel3{true, 0, {}, {}, "t3"};
-  const delayed_view send4{false, 40, counter, hello, ""};
+  const delayed_view send4{false, 40, counter_address, hello, ""};
   const mutation_view del{mutation_type::remove, "x", {}};
   const mutation_view mod{mutation_type::modify, "y", {"t/int", true, "v"}};
-  const message_view msg{counter, hello};
+  const message_view msg{counter_address, hello};
 
   writer.add_egress(e1);
   writer.add_delayed(cancel1);
@@ -553,8 +553,8 @@ TEST_CASE("A reused writer does not grow after warm-up") {
     writer.clear();
     for (int i = 0; i < effects; ++i) {
       writer.add_mutation({mutation_type::modify, "count", {"io.statefun.types/int", true, big_value}});
-      writer.add_message({counter, {"t/x", true, big_value}});
-      writer.add_delayed({false, 1000 + i, counter, {"t/x", true, big_value}, "tok"});
+      writer.add_message({counter_address, {"t/x", true, big_value}});
+      writer.add_delayed({false, 1000 + i, counter_address, {"t/x", true, big_value}, "tok"});
       writer.add_delayed({true, 0, {}, {}, "tok"});
       writer.add_egress({"vec", "kafka", {"t/x", true, big_value}});
     }

@@ -6,15 +6,13 @@
 #include <string_view>
 
 #include "support/doctest.hpp"
+#include "support/text.hpp"
 
 using namespace std::string_view_literals;
 using statefun::message;
+using statefun_test::contains;
 
 namespace {
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 // Payloads written out from vectors/vectors.md.
 constexpr auto int_42 = "\r*\000\000\000"sv;

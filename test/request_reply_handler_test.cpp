@@ -27,7 +27,7 @@ constexpr statefun::value_spec<std::int32_t> count{"count"};
 constexpr statefun::value_spec<std::string> label{"label", statefun::expire_after_write{90s}};
 constexpr statefun::value_spec<bool> seen{"seen", statefun::expire_after_call{1min}};
 
-response answer(statefun::request_reply_handler& handler, const request& r) {
+response response_to(statefun::request_reply_handler& handler, const request& r) {
   const auto result = handler.handle_sync(r.bytes());
   REQUIRE_MESSAGE(result.has_value(), (result ? "" : result.error().message()));
   return response(*result);
@@ -54,7 +54,7 @@ TEST_CASE("missing states are requested in declaration order before any user cod
   fns.bind("t/f", {count, label, seen}, [&runs](context&, const message&) { ++runs; });
   auto handler = fns.handler();
 
-  const auto reply = answer(handler, request("t", "f", "1").empty_state("label").invoke("x"));
+  const auto reply = response_to(handler, request("t", "f", "1").empty_state("label").invoke("x"));
 
   CHECK(runs == 0);
   REQUIRE(reply->incomplete);
@@ -72,7 +72,7 @@ TEST_CASE("expire-after-write specs are announced with their milliseconds") {
   statefun::functions fns;
   fns.bind("t/f", {label}, [](context&, const message&) {});
   auto handler = fns.handler();
-  const auto reply = answer(handler, request("t", "f", "1").invoke("x"));
+  const auto reply = response_to(handler, request("t", "f", "1").invoke("x"));
   REQUIRE(reply->missing_values.size() == 1);
   CHECK(reply->missing_values[0].mode == statefun::codec::expire_mode::after_write);
   CHECK(reply->missing_values[0].expire_after_ms == 90'000);
@@ -83,7 +83,7 @@ TEST_CASE("states the function does not declare are ignored") {
   fns.bind("t/f", {count}, [](context& ctx, const message&) { ctx.storage().set(count, 1); });
   auto handler = fns.handler();
   const auto reply =
-      answer(handler, request("t", "f", "1").state("retired", std::string("old")).empty_state("count").invoke("x"));
+      response_to(handler, request("t", "f", "1").state("retired", std::string("old")).empty_state("count").invoke("x"));
   REQUIRE(reply->mutations.size() == 1);
   CHECK(reply->mutations[0].state_name == "count");
 }
@@ -99,7 +99,7 @@ TEST_CASE("a batch runs in order and each invocation sees the state the previous
   });
   auto handler = fns.handler();
 
-  const auto reply = answer(
+  const auto reply = response_to(
       handler, request("t", "f", "1").state("count", 10).empty_state("label").invoke("a").invoke("b").invoke("c"));
 
   CHECK(order == std::vector<std::string>{"a@10", "b@11", "c@12"});
@@ -123,13 +123,13 @@ TEST_CASE("the last change to a state in a batch decides its mutation") {
   auto handler = fns.handler();
 
   SUBCASE("set then remove deletes") {
-    const auto reply = answer(handler, request("t", "f", "1").state("count", 1).invoke("set").invoke("remove"));
+    const auto reply = response_to(handler, request("t", "f", "1").state("count", 1).invoke("set").invoke("remove"));
     REQUIRE(reply->mutations.size() == 1);
     CHECK(reply->mutations[0].type == statefun::codec::mutation_type::remove);
     CHECK(reply->mutations[0].value.type_name.empty());
   }
   SUBCASE("remove then set modifies") {
-    const auto reply = answer(handler, request("t", "f", "1").state("count", 1).invoke("remove").invoke("set"));
+    const auto reply = response_to(handler, request("t", "f", "1").state("count", 1).invoke("remove").invoke("set"));
     REQUIRE(reply->mutations.size() == 1);
     CHECK(reply->mutations[0].type == statefun::codec::mutation_type::modify);
     CHECK(reply.mutation_value<std::int32_t>(0) == 5);
@@ -142,7 +142,7 @@ TEST_CASE("the last change to a state in a batch decides its mutation") {
       ctx.storage().remove(count);
     });
     auto h = other.handler();
-    (void)answer(h, request("t", "g", "1").state("count", 1).invoke("x").invoke("y"));
+    (void)response_to(h, request("t", "g", "1").state("count", 1).invoke("x").invoke("y"));
     CHECK(present == std::vector<bool>{true, false});
   }
 }
@@ -154,8 +154,8 @@ TEST_CASE("a state sent without a value, or with has_value false, reads as absen
     present.push_back(ctx.storage().get(count).has_value());
   });
   auto handler = fns.handler();
-  (void)answer(handler, request("t", "f", "1").empty_state("count").invoke("x"));
-  (void)answer(handler,
+  (void)response_to(handler, request("t", "f", "1").empty_state("count").invoke("x"));
+  (void)response_to(handler,
                request("t", "f", "1").raw_state("count", "io.statefun.types/int", "").invoke("x"));  // has_value true, zero
   request no_value("t", "f", "1");
   no_value.invoke("x");
@@ -187,7 +187,7 @@ TEST_CASE("the context names the target and the caller, and an all-empty caller 
     seen_callers.push_back(ctx.caller() ? ctx.caller()->to_string() : "none");
   });
   auto handler = fns.handler();
-  (void)answer(handler, request("t", "f", "me")
+  (void)response_to(handler, request("t", "f", "me")
                             .invoke("a", statefun::codec::address_view{"x", "caller", "7"})
                             .invoke("b")
                             .invoke("c", statefun::codec::address_view{"", "", ""}));
@@ -198,7 +198,7 @@ TEST_CASE("reply answers the caller of each invocation, and refuses when an ingr
   statefun::functions fns;
   fns.bind("t/f", [](context& ctx, const message& msg) { ctx.reply("re: " + msg.as<std::string>()); });
   auto handler = fns.handler();
-  const auto reply = answer(handler, request("t", "f", "me")
+  const auto reply = response_to(handler, request("t", "f", "me")
                                          .invoke("a", statefun::codec::address_view{"x", "asker", "7"})
                                          .invoke("b", statefun::codec::address_view{"y", "other", "8"}));
   REQUIRE(reply->messages.size() == 2);
@@ -220,7 +220,7 @@ TEST_CASE("an argument with has_value false is exposed as a message with no valu
     CHECK_THROWS_AS((void)msg.as<std::string>(), std::logic_error);
   });
   auto handler = fns.handler();
-  (void)answer(handler, request("t", "f", "1").raw_invoke({"io.statefun.types/string", false, {}}));
+  (void)response_to(handler, request("t", "f", "1").raw_invoke({"io.statefun.types/string", false, {}}));
   CHECK_FALSE(had_value);
 }
 
@@ -235,7 +235,7 @@ TEST_CASE("messages, delayed messages, cancellations and egress records keep the
     ctx.send(statefun::message_to({"t/g", "d"}).value(4));
   });
   auto handler = fns.handler();
-  const auto reply = answer(handler, request("t", "f", "1").invoke("x"));
+  const auto reply = response_to(handler, request("t", "f", "1").invoke("x"));
 
   REQUIRE(reply->messages.size() == 2);
   CHECK(reply->messages[0].target.id == "b");
@@ -324,7 +324,7 @@ TEST_CASE("an exception from user code fails the request, drops its effects, and
   CHECK(e.message().find("boom went the function") != std::string::npos);
   CHECK(e.message().find("t/f/1") != std::string::npos);
 
-  const auto reply = answer(handler, request("t", "f", "2").state("count", 1).invoke("ok"));
+  const auto reply = response_to(handler, request("t", "f", "2").state("count", 1).invoke("ok"));
   CHECK(reply->messages.size() == 1);  // nothing left over from the failed batch
   REQUIRE(reply->mutations.size() == 1);
   CHECK(reply.mutation_value<std::int32_t>(0) == 99);
@@ -371,7 +371,7 @@ TEST_CASE("coroutine functions can await other tasks and work that completes on 
   auto handler = fns.handler();
 
   SUBCASE("handle_sync blocks until the batch completes") {
-    const auto reply = answer(handler, request("t", "co", "1").state("count", 1).invoke("a").invoke("b"));
+    const auto reply = response_to(handler, request("t", "co", "1").state("count", 1).invoke("a").invoke("b"));
     CHECK(reply.mutation_value<std::int32_t>(0) == 3);
   }
   SUBCASE("handle is itself a task") {
@@ -394,5 +394,5 @@ TEST_CASE("an exception thrown after a coroutine function suspends fails only th
   auto handler = fns.handler();
   const auto e = failure(handler, request("t", "co", "1").invoke("boom"));
   CHECK(e.message().find("late failure") != std::string::npos);
-  CHECK(answer(handler, request("t", "co", "1").invoke("fine"))->messages.size() == 1);
+  CHECK(response_to(handler, request("t", "co", "1").invoke("fine"))->messages.size() == 1);
 }

@@ -14,24 +14,22 @@
 
 #include "support/doctest.hpp"
 #include "support/manual_event.hpp"
+#include "support/tasks.hpp"
 #include "support/worker_thread.hpp"
 
 using statefun::sync_wait;
 using statefun::task;
+using statefun_test::answer;
 using statefun_test::manual_event;
+using statefun_test::nothing;
+using statefun_test::reference_to;
 using statefun_test::worker_thread;
 
 namespace {
 
-task<int> answer() { co_return 42; }
-
-task<void> nothing() { co_return; }
-
 task<std::unique_ptr<std::string>> boxed(std::string text) {
   co_return std::make_unique<std::string>(std::move(text));
 }
-
-task<int&> reference_to(int& value) { co_return value; }
 
 task<int> fail() {
   throw std::runtime_error("boom");

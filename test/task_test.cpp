@@ -15,10 +15,14 @@
 #include "support/co_test.hpp"
 #include "support/counted.hpp"
 #include "support/doctest.hpp"
+#include "support/tasks.hpp"
 
-using statefun::task;
 using statefun::detail::frame_allocator;
+using statefun::task;
+using statefun_test::answer;
 using statefun_test::counted;
+using statefun_test::nothing;
+using statefun_test::reference_to;
 
 namespace {
 
@@ -53,15 +57,9 @@ task<void> set_flag(bool& flag) {
   co_return;
 }
 
-task<int> answer() { co_return 42; }
-
-task<void> nothing() { co_return; }
-
 task<std::string> greeting() { co_return "hello, world: a string too long for the SSO buffer"; }
 
 task<std::unique_ptr<int>> boxed(int value) { co_return std::make_unique<int>(value); }
-
-task<int&> reference_to(int& value) { co_return value; }
 
 task<int> fail_with(std::string message) {
   throw std::runtime_error(message);

@@ -479,15 +479,15 @@ struct malformed_row {
   bool nanopb_refuses = false;
 };
 
-/// Where a bad field can sit: each context embeds `bad` as the last field of one message kind,
+/// Where a bad field can sit: each site embeds `bad` as the last field of one message kind,
 /// with valid fields before it and more bytes after the enclosing message, so that a nested
 /// length is checked against its own message and not the whole buffer.
-struct context {
+struct site {
   std::string name;
   std::function<piece(const piece&)> embed;
 };
 
-std::vector<context> contexts() {
+std::vector<site> sites() {
   const std::string trailer = ld(15, std::string(300, 'x'));
   const std::string target = ld(1, target_payload);
   const std::string argument = ld(2, argument_payload);
@@ -561,9 +561,9 @@ std::vector<malformed_row> malformed_rows() {
       {"an unknown field number 2^29 - 1", raw(ld(536870911, "abc")), errc{}, false},
       {"an unknown field with a padded key", raw(std::string("\xc8\x80\x80\x80\x00", 5) + varint(1)), errc{}, false},
   };
-  for (const auto& ctx : contexts()) {
+  for (const auto& where : sites()) {
     for (const auto& bad : anywhere) {
-      rows.push_back({bad.name + " in " + ctx.name, ctx.embed(bad.bytes), bad.code, bad.nanopb_refuses});
+      rows.push_back({bad.name + " in " + where.name, where.embed(bad.bytes), bad.code, bad.nanopb_refuses});
     }
   }
 
@@ -583,30 +583,30 @@ std::vector<malformed_row> malformed_rows() {
       {"caller Address", 3},         {"argument TypedValue", 1},    {"argument TypedValue", 2, true},
       {"argument TypedValue", 3},
   };
-  for (const auto& ctx : contexts()) {
+  for (const auto& where : sites()) {
     for (const auto& k : known) {
-      if (k.context != ctx.name) {
+      if (k.context != where.name) {
         continue;
       }
       const std::string n = std::to_string(k.number);
       if (k.is_bool) {
         // nanopb reads a length-delimited bool as a packed one; only the fixed forms are refused by both.
-        rows.push_back({"bool field " + n + " as length-delimited in " + ctx.name,
-                        ctx.embed(at(key(k.number, 2)) + varint(1) + "\x01"), errc::wrong_wire_type, false});
-        rows.push_back({"bool field " + n + " as fixed32 in " + ctx.name,
-                        ctx.embed(at(key(k.number, 5)) + "abcd"), errc::wrong_wire_type, true});
-        rows.push_back({"bool field " + n + " with an 11-byte varint in " + ctx.name,
-                        ctx.embed(key(k.number, 0) + at(std::string(10, '\x81') + '\x00')), errc::malformed_varint, true});
+        rows.push_back({"bool field " + n + " as length-delimited in " + where.name,
+                        where.embed(at(key(k.number, 2)) + varint(1) + "\x01"), errc::wrong_wire_type, false});
+        rows.push_back({"bool field " + n + " as fixed32 in " + where.name,
+                        where.embed(at(key(k.number, 5)) + "abcd"), errc::wrong_wire_type, true});
+        rows.push_back({"bool field " + n + " with an 11-byte varint in " + where.name,
+                        where.embed(key(k.number, 0) + at(std::string(10, '\x81') + '\x00')), errc::malformed_varint, true});
         continue;
       }
-      rows.push_back({"field " + n + " as varint in " + ctx.name, ctx.embed(at(key(k.number, 0)) + varint(1)),
+      rows.push_back({"field " + n + " as varint in " + where.name, where.embed(at(key(k.number, 0)) + varint(1)),
                       errc::wrong_wire_type, true});
-      rows.push_back({"field " + n + " as fixed32 in " + ctx.name, ctx.embed(at(key(k.number, 5)) + "abcd"),
+      rows.push_back({"field " + n + " as fixed32 in " + where.name, where.embed(at(key(k.number, 5)) + "abcd"),
                       errc::wrong_wire_type, true});
-      rows.push_back({"field " + n + " as fixed64 in " + ctx.name, ctx.embed(at(key(k.number, 1)) + "abcdefgh"),
+      rows.push_back({"field " + n + " as fixed64 in " + where.name, where.embed(at(key(k.number, 1)) + "abcdefgh"),
                       errc::wrong_wire_type, true});
-      rows.push_back({"field " + n + " longer than its message in " + ctx.name,
-                      ctx.embed(key(k.number, 2) + at(varint(200)) + "abc"), errc::length_past_end, true});
+      rows.push_back({"field " + n + " longer than its message in " + where.name,
+                      where.embed(key(k.number, 2) + at(varint(200)) + "abc"), errc::length_past_end, true});
     }
   }
   return rows;

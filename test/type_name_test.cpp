@@ -12,8 +12,10 @@
 #include <unordered_set>
 
 #include "support/doctest.hpp"
+#include "support/text.hpp"
 
 using statefun::type_name;
+using statefun_test::contains;
 
 namespace {
 
@@ -25,10 +27,6 @@ std::string refusal(std::string_view text) {
     return e.what();
   }
   return "(accepted)";
-}
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
 }
 
 template <class B>

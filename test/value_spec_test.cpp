@@ -10,24 +10,22 @@
 #include <vector>
 
 #include "support/doctest.hpp"
+#include "support/text.hpp"
 
 using namespace std::chrono_literals;
 using statefun::expiration;
 using statefun::expire_after_call;
 using statefun::expire_after_write;
 using statefun::value_spec;
+using statefun_test::contains;
 
 namespace {
-
-bool contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 // Specs at namespace scope, as users write them: these are constant expressions.
 constexpr value_spec<std::int32_t> seen{"seen", expire_after_call{60s}};
 constexpr value_spec<std::string> session{"session", expire_after_write{1h}};
 constexpr value_spec<bool> flag{"flag"};
-constexpr auto count = value_spec<std::int32_t>{"count"};
+constexpr auto count_spec = value_spec<std::int32_t>{"count"};
 
 }  // namespace
 
@@ -38,8 +36,8 @@ static_assert(session.expires().kind() == expiration::mode::after_write);
 static_assert(session.expires().after() == std::chrono::milliseconds(3'600'000));
 static_assert(flag.expires().kind() == expiration::mode::none);
 static_assert(flag.expires().after() == 0ms);
-static_assert(count.name() == "count");
-static_assert(std::is_same_v<decltype(count)::value_type, std::int32_t>);
+static_assert(count_spec.name() == "count");
+static_assert(std::is_same_v<decltype(count_spec)::value_type, std::int32_t>);
 static_assert(expiration{} == expiration{});
 static_assert(expiration{expire_after_call{1s}} != expiration{expire_after_write{1s}});
 

@@ -5,6 +5,7 @@
 #include <statefun/egress.hpp>
 #include <statefun/json.hpp>
 
+#include "support/counter.hpp"
 #include "support/doctest.hpp"
 #include "support/values.hpp"
 #include "support/equivalent.hpp"
@@ -21,12 +22,8 @@ namespace {
 using namespace std::chrono_literals;
 using statefun::context;
 using statefun::message;
-
-constexpr statefun::value_spec<std::int32_t> count{"count"};
-
-void counter(context& ctx, const message&) {
-  ctx.storage().set(count, ctx.storage().get(count).value_or(0) + 1);
-}
+using statefun_test::count;
+using statefun_test::counter;
 
 statefun::functions vector_functions() {
   static constexpr statefun::value_spec<std::int32_t> seen{"seen", statefun::expire_after_call{60s}};

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "asio/server_support.hpp"
+#include "support/doctest.hpp"
 #include "support/process.hpp"
 
 #ifndef STATEFUN_TEST_OPENSSL
@@ -33,6 +34,15 @@ namespace statefun::test {
 
 /// The openssl command the build found; empty when there is none (TLS tests are then skipped).
 inline std::string openssl_program() { return STATEFUN_TEST_OPENSSL; }
+
+/// False (and says so) when there is no openssl command to make certificates with.
+inline bool have_openssl() {
+  if (openssl_program().empty()) {
+    MESSAGE("skipped: the build found no openssl command to make certificates with");
+    return false;
+  }
+  return true;
+}
 
 /// PEM files for the TLS tests. Every key is an EC P-256 key in PKCS#8 (what the runtime wants
 /// of a client key).

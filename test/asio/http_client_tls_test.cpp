@@ -46,24 +46,16 @@ using statefun::asio::http_server;
 using statefun::asio::listen_tls;
 using statefun::asio::tls_client_options;
 using statefun::asio::tls_options;
-using statefun::test::run_on;
-using statefun::test::failure_of;
 using statefun::test::failure_message_of;
+using statefun::test::failure_of;
+using statefun::test::have_openssl;
 using statefun::test::quick;
+using statefun::test::run_on;
 using statefun::test::running_server;
 using statefun::test::test_certificates;
 using statefun::test::test_functions;
 
 namespace {
-
-/// False (and says so) when there is no openssl command to make certificates with.
-bool have_openssl() {
-  if (statefun::test::openssl_program().empty()) {
-    MESSAGE("skipped: the build found no openssl command to make certificates with");
-    return false;
-  }
-  return true;
-}
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
 

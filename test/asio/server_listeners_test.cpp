@@ -26,24 +26,18 @@
 
 using statefun::asio::http_server;
 using statefun::test::client;
+using statefun::test::expected_reply;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
-using statefun::test::w1;
 using statefun::test::temp_dir;
 using statefun::test::test_functions;
+using statefun::test::w1;
 
 namespace {
 
 using tcp = ::asio::ip::tcp;
 using unix_socket = ::asio::local::stream_protocol;
 namespace fs = std::filesystem;
-
-std::string expected_reply(const statefun::functions& fns, const std::string& request) {
-  auto handler = fns.handler();
-  const auto reply = handler.handle_sync(request);
-  REQUIRE(reply);
-  return std::string(*reply);
-}
 
 /// Checks that one exchange on `c` is W1's answer.
 template <class Socket>

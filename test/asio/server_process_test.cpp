@@ -43,35 +43,22 @@ using namespace std::chrono_literals;
 using statefun::asio::http_server;
 using statefun::test::client;
 using statefun::test::exit_status;
+using statefun::test::expected_reply;
+using statefun::test::have_openssl;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
-using statefun::test::w1;
 using statefun::test::temp_dir;
 using statefun::test::test_certificates;
 using statefun::test::test_functions;
+using statefun::test::w1;
 
 namespace {
 
 using tcp = ::asio::ip::tcp;
 
-std::string expected_reply(const statefun::functions& fns, const std::string& request) {
-  auto handler = fns.handler();
-  const auto reply = handler.handle_sync(request);
-  REQUIRE(reply);
-  return std::string(*reply);
-}
-
 bool have_curl() {
   if (std::string_view(STATEFUN_TEST_CURL).empty()) {
     MESSAGE("skipped: the build found no curl command");
-    return false;
-  }
-  return true;
-}
-
-bool have_openssl() {
-  if (statefun::test::openssl_program().empty()) {
-    MESSAGE("skipped: the build found no openssl command to make certificates with");
     return false;
   }
   return true;

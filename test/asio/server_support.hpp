@@ -296,6 +296,16 @@ class client {
 /// The W1 workload: one invocation of bench/counter, whose state holds 41.
 inline std::string w1() { return read_data("workloads/w1_counter.bin"); }
 
+/// What `fns` answers to `request` in process: what a server of `fns` must send back.
+inline std::string expected_reply(const statefun::functions& fns, const std::string& request) {
+  auto handler = fns.handler();
+  const auto reply = handler.handle_sync(request);
+  if (!reply) {
+    throw std::runtime_error("the functions refused the request in process: " + reply.error().message());
+  }
+  return std::string(*reply);
+}
+
 /// A POST as the runtime's async (Netty) transport sends it.
 inline std::string runtime_post(std::string_view body, std::string_view path = "/statefun") {
   return "POST " + std::string(path) +

@@ -24,32 +24,17 @@ using statefun::asio::listen_tls;
 using statefun::asio::make_tls_context;
 using statefun::asio::tls_options;
 using statefun::test::client_identity;
+using statefun::test::expected_reply;
+using statefun::test::have_openssl;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
-using statefun::test::w1;
 using statefun::test::test_certificates;
 using statefun::test::test_functions;
 using statefun::test::tls_client;
 using statefun::test::try_exchange;
+using statefun::test::w1;
 
 namespace {
-
-/// What the registry answers to `request`, computed in process.
-std::string expected_reply(const statefun::functions& fns, const std::string& request) {
-  auto handler = fns.handler();
-  const auto reply = handler.handle_sync(request);
-  REQUIRE(reply);
-  return std::string(*reply);
-}
-
-/// False (and says so) when there is no openssl command to make certificates with.
-bool have_openssl() {
-  if (statefun::test::openssl_program().empty()) {
-    MESSAGE("skipped: the build found no openssl command to make certificates with");
-    return false;
-  }
-  return true;
-}
 
 /// The server certificate and key, and (for mutual TLS) the client CA.
 tls_options server_tls(bool mutual = false) {
