@@ -228,7 +228,7 @@ class request_reply_handler {
   task<result> run_durable(const detail::bound_function& function) {
     statefun::storage storage(cells_, self_.type);
     context ctx(self_, caller_, storage, effects_);
-    detail::durable_engine engine(function.run_durable, function.durable, ctx, cells_);
+    detail::durable_engine engine(function.run_durable, function.durable, ctx, function.specs, cells_);
     std::exception_ptr failure;
     try {
       engine.load();

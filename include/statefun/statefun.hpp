@@ -7,6 +7,7 @@
 #include <statefun/cancellation_token.hpp>
 #include <statefun/config.hpp>
 #include <statefun/context.hpp>
+#include <statefun/durable.hpp>
 #include <statefun/egress.hpp>
 #include <statefun/error.hpp>
 #include <statefun/expected.hpp>

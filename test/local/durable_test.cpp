@@ -27,6 +27,7 @@ using statefun::task;
 
 constexpr auto stock = statefun::value_spec<std::int64_t>{"stock"};
 constexpr auto visits = statefun::value_spec<std::int64_t>{"visits"};
+constexpr auto note = statefun::value_spec<std::string>{"note", statefun::expire_after_write{30s}};
 
 /// What the functions below did, across every instance of the service (a restart keeps it:
 /// it stands for the outside world, not for the service's memory).
@@ -232,6 +233,10 @@ TEST_CASE("durable: the service restarts before every request; nothing but the j
   CHECK(records(rt).size() == 3);
   CHECK(restarted_world.charges == 3);
   CHECK(service->requests > 9);
+  // Every call answered once (the stock taken once per order), every sleep woken once.
+  CHECK(rt.state(address{"shop/stock", "apple"}, stock) == 4);
+  CHECK(rt.stats().delayed_fired == 3);
+  CHECK(rt.pending_delayed_messages() == 0);
 }
 
 TEST_CASE("durable: every batch handled twice (a redelivery): effects once, run() once per committed step") {
@@ -248,6 +253,8 @@ TEST_CASE("durable: every batch handled twice (a redelivery): effects once, run(
   CHECK(w.charges == 2);
   // Both attempts used the same key, so an outside service could tell the repeat.
   CHECK(w.charge_keys == std::set<std::string>{"shop/order/twice#1.3"});
+  CHECK(rt.state(address{"shop/stock", "apple"}, stock) == 9);  // reserved once
+  CHECK(rt.stats().delayed_fired == 1);                          // one wake
 }
 
 TEST_CASE("durable: a crash after flows went on, and the restore of the snapshot taken while they waited") {
@@ -436,6 +443,26 @@ TEST_CASE("durable: state written between awaits reads back the same on every re
   rt.run_until_idle();
   rt.advance(3s);
   CHECK(records(rt, "tally/out") == std::vector<std::string>{"0 10 20 final 30"});
+}
+
+TEST_CASE("durable: a state that expires while the flow waits reads as expired, and is not taken for a replay that differs") {
+  statefun::functions fns;
+  fns.bind("ttl/t", {note}, [](durable_context& ctx, const message&) -> task<> {
+    ctx.storage().set(note, std::string("kept"));
+    co_await ctx.sleep(10s);
+    const std::string early = ctx.storage().get(note).value_or("expired");
+    co_await ctx.sleep(1min);
+    const std::string late = ctx.storage().get(note).value_or("expired");
+    ctx.send_egress(statefun::egress_to("ttl/out").value(early + " then " + late));
+  });
+  local::runtime rt({.clock = local::clock::virtual_time()});
+  rt.serve(fns);
+  rt.add_egress({.kind = local::egress_kind::any, .id = "ttl/out"});
+  rt.send(address{"ttl/t", "1"}, std::string("go"));
+  rt.run_until_idle();
+  rt.advance(2min);
+  CHECK(records(rt, "ttl/out") == std::vector<std::string>{"kept then expired"});
+  CHECK_FALSE(rt.state(address{"ttl/t", "1"}, note).has_value());
 }
 
 TEST_CASE("durable: the journal's bound fails the batch that would pass it, saying what fills it") {

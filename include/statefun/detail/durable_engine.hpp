@@ -13,6 +13,7 @@
 #include <statefun/message_builder.hpp>
 #include <statefun/storage.hpp>
 #include <statefun/task.hpp>
+#include <statefun/value_spec.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -197,9 +198,10 @@ using durable_body = std::function<task<>(durable_context&, const message&)>;
  */
 class durable_engine {
  public:
+  /// `specs` declares `cells`, one for one (it says which states may expire).
   durable_engine(const durable_body& body, const durable_options& options, context& ctx,
-                 std::span<state_cell> cells)
-      : body_(&body), options_(&options), ctx_(&ctx), cells_(cells) {
+                 std::span<const state_spec> specs, std::span<state_cell> cells)
+      : body_(&body), options_(&options), ctx_(&ctx), specs_(specs), cells_(cells) {
     for (std::size_t i = 0; i < cells_.size(); ++i) {
       if (cells_[i].name == journal_state_name) {
         journal_cell_ = i;
@@ -565,10 +567,13 @@ class durable_engine {
   /// Replays the current flow from its first line; true when it finished, false when parked.
   task<bool> replay();
 
-  /// The replay has taken every result the journal held: from here on the flow acts.
+  /// The replay has taken every result the journal held: from here on the flow acts, on the
+  /// states as they are now. A state that may expire is not checked: the runtime may have
+  /// expired it while the flow waited, and then its value now is none, not what the flow left.
   void go_live() {
     for (std::size_t i = 0; i < cells_.size(); ++i) {
-      if (i != journal_cell_ && effective(cells_[i]) != effective(saved_cells_[i])) {
+      if (i != journal_cell_ && specs_[i].expires.kind() == expiration::mode::none &&
+          effective(cells_[i]) != effective(saved_cells_[i])) {
         nondeterminism(
             "statefun: " + ctx_->self().to_string() + ": flow " + std::to_string(journal_.flow->id) +
             ": replaying its steps left state '" + std::string(cells_[i].name) +
@@ -615,6 +620,7 @@ class durable_engine {
   const durable_body* body_;
   const durable_options* options_;
   context* ctx_;
+  std::span<const state_spec> specs_;
   std::span<state_cell> cells_;
   std::size_t journal_cell_ = 0;
   journal journal_;

@@ -12,6 +12,9 @@
 //                                  second login. "forget" deletes the user's state.
 //   interop/stats (id: "global")   counts welcomes (first logins) and returning logins, and
 //                                  writes an audit entry per login to the egress interop/audit.
+//   interop/quote (id: an item)    answers a quantity (an int) with its price in cents (an int),
+//                                  sent back to the caller, and counts the quotes it gave: the
+//                                  callee of a durable flow's ctx.call (interop_test.cpp).
 
 #include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
@@ -65,6 +68,7 @@ inline constexpr std::string_view greeter_type = "interop/greeter";
 inline constexpr std::string_view stats_type = "interop/stats";
 inline constexpr std::string_view greets_egress = "interop/greets";  ///< io.statefun.kafka.v1/egress
 inline constexpr std::string_view audit_egress = "interop/audit";    ///< any typed value
+inline constexpr std::string_view quote_type = "interop/quote";
 
 inline constexpr std::chrono::milliseconds reminder_delay = 60s;
 
@@ -72,6 +76,7 @@ inline constexpr auto logins = statefun::value_spec<std::int32_t>{"logins", stat
 inline constexpr auto devices = statefun::value_spec<device_list>{"devices", statefun::expire_after_write{2h}};
 inline constexpr auto welcomes = statefun::value_spec<std::int32_t>{"welcomes"};
 inline constexpr auto returning = statefun::value_spec<std::int32_t>{"returning"};
+inline constexpr auto quoted = statefun::value_spec<std::int32_t>{"quoted"};
 
 inline statefun::cancellation_token reminder_token(const std::string& user) {
   return statefun::cancellation_token("remind-" + user);
@@ -150,10 +155,31 @@ inline void stats(statefun::context& ctx, const statefun::message& msg) {
   ctx.send_egress(statefun::egress_to(audit_egress).value(entry));
 }
 
-/// Binds the application's two function types.
+inline std::int32_t price_in_cents(const std::string& item) {
+  if (item == "socks") {
+    return 250;
+  }
+  if (item == "hats") {
+    return 1200;
+  }
+  throw std::invalid_argument(std::string(quote_type) + ": no price for " + item);
+}
+
+inline void quote(statefun::context& ctx, const statefun::message& msg) {
+  const std::int32_t price = price_in_cents(ctx.self().id);
+  const auto caller = ctx.caller();
+  if (!caller) {
+    throw std::invalid_argument(std::string(quote_type) + ": no caller to answer");
+  }
+  ctx.storage().set(quoted, ctx.storage().get(quoted).value_or(0) + 1);
+  ctx.send(statefun::message_to(*caller).value(msg.as<std::int32_t>() * price));
+}
+
+/// Binds the application's function types.
 inline void bind(statefun::functions& fns) {
   fns.bind(greeter_type, {logins, devices}, greeter);
   fns.bind(stats_type, {welcomes, returning}, stats);
+  fns.bind(quote_type, {quoted}, quote);
 }
 
 }  // namespace interop

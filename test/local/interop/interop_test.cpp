@@ -36,6 +36,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -482,6 +483,56 @@ std::string stats_request(const std::vector<codec::state_view>& states, bool wit
   return out;
 }
 
+// ------------------------------------------------------------------- a durable flow as caller
+
+/// `shop/basket` (id: a shopper): a durable statefun-cpp flow that prices a basket by awaiting
+/// interop/quote, the two items at once, then after a minute one more pair of socks. The total
+/// goes to the egress shop/totals as "<shopper> <cents>".
+constexpr std::string_view basket_type = "shop/basket";
+constexpr std::string_view totals_egress = "shop/totals";
+
+statefun::task<> price_basket(statefun::durable_context& ctx, const statefun::message& msg) {
+  const auto pairs_of_socks = msg.as<std::int32_t>();
+  const statefun::address socks{interop::quote_type, "socks"};
+  const statefun::address hats{interop::quote_type, "hats"};
+  const auto both = co_await ctx.all(ctx.call<std::int32_t>(socks, pairs_of_socks), ctx.call<std::int32_t>(hats, 1));
+  co_await ctx.sleep(1min);
+  const auto one_more = co_await ctx.call<std::int32_t>(socks, std::int32_t{1});
+  const std::int32_t total = std::get<0>(both) + std::get<1>(both) + one_more;
+  ctx.send_egress(statefun::egress_to(totals_egress).value(ctx.self().id + " " + std::to_string(total)));
+}
+
+/// What pricing two baskets left: the totals, and how many quotes each item's function gave.
+struct basket_outcome {
+  std::string totals;  ///< "ann 1950; bob 2200"
+  std::int32_t socks_quoted = 0;
+  std::int32_t hats_quoted = 0;
+};
+
+/// Prices ann's basket (2 pairs of socks) and bob's (3) at once on `rt`, whose interop/quote
+/// functions are bound, to the end of their flows.
+basket_outcome price_two_baskets(local::runtime& rt) {
+  statefun::functions shop;
+  shop.bind(basket_type, price_basket);
+  rt.serve(shop);
+  rt.add_egress({.kind = local::egress_kind::any, .id = std::string(totals_egress)});
+  rt.send(statefun::address{basket_type, "ann"}, std::int32_t{2});
+  rt.send(statefun::address{basket_type, "bob"}, std::int32_t{3});
+  rt.run_until_quiescent();
+  std::vector<std::string> totals;
+  for (const local::egress_record& record : rt.egress(totals_egress)) {
+    totals.push_back(record.value.as<std::string>());
+  }
+  std::sort(totals.begin(), totals.end());  // the two flows interleave freely
+  basket_outcome out;
+  for (const std::string& total : totals) {
+    out.totals += (out.totals.empty() ? "" : "; ") + total;
+  }
+  out.socks_quoted = rt.state(statefun::address{interop::quote_type, "socks"}, interop::quoted).value_or(0);
+  out.hats_quoted = rt.state(statefun::address{interop::quote_type, "hats"}, interop::quoted).value_or(0);
+  return out;
+}
+
 }  // namespace
 
 // ==================================================================================== tests
@@ -582,6 +633,39 @@ TEST_CASE("the same application served by the official JavaScript SDK gives the 
   CHECK(got.exact == expected.exact);
   check_same_work(got.stats, expected.stats);
   CHECK(app.stop() == exit_status::exited_with(0));
+}
+
+TEST_CASE("a durable flow's ctx.call awaits functions the JavaScript SDK serves, which answer their caller") {
+  // The request is an ordinary message to the JavaScript function, from the flow's address; it
+  // answers by sending an int to its caller, which the flow takes as the reply. Each call is
+  // answered once and each quote given once, across the flow's sleep and replays.
+  // ann: 2 x 250 + 1200 + 250; bob: 3 x 250 + 1200 + 250.
+  const basket_outcome expected{.totals = "ann 1950; bob 2200", .socks_quoted = 4, .hats_quoted = 2};
+  SUBCASE("the callee in process, with statefun-cpp") {
+    statefun::functions fns;
+    interop::bind(fns);
+    local::runtime rt({.clock = local::clock::virtual_time()});
+    rt.serve(fns);
+    const basket_outcome got = price_two_baskets(rt);
+    CHECK(got.totals == expected.totals);
+    CHECK(got.socks_quoted == expected.socks_quoted);
+    CHECK(got.hats_quoted == expected.hats_quoted);
+  }
+  SUBCASE("the callee served by the JavaScript SDK") {
+    if (!js::available()) {
+      return;
+    }
+    js::server app;
+    {
+      local::runtime rt({.clock = local::clock::virtual_time()});
+      rt.bind_http(endpoint_at(app.port(), local::transport_kind::async));
+      const basket_outcome got = price_two_baskets(rt);
+      CHECK(got.totals == expected.totals);
+      CHECK(got.socks_quoted == expected.socks_quoted);
+      CHECK(got.hats_quoted == expected.hats_quoted);
+    }
+    CHECK(app.stop() == exit_status::exited_with(0));
+  }
 }
 
 TEST_CASE("the results stay the same when node closes its idle connections between requests") {

@@ -10,6 +10,10 @@
 //                                  second login. "forget" deletes the user's state.
 //   interop/stats (id: "global")   counts welcomes (first logins) and returning logins, and
 //                                  writes an audit entry per login to the egress interop/audit.
+//   interop/quote (id: an item)    answers a quantity (an int) with its price in cents (an int),
+//                                  sent back to the caller, and counts the quotes it gave: the
+//                                  callee of a durable statefun-cpp flow's ctx.call, which to
+//                                  this function is an ordinary message from a caller.
 //
 // Run: node app.js [port]   (or STATEFUN_INTEROP_PORT=port; port 0 picks a free one). The first
 // line on stdout is the port listened on (127.0.0.1 only). SIGTERM stops the server. SIGUSR2
@@ -41,6 +45,9 @@ const AUDIT_ENTRY = StateFun.jsonType("interop/audit_entry"); // {"login":2,"ret
 const REMINDER_DELAY_MS = 60 * 1000;
 const LOGINS_TTL_MS = 30 * 60 * 1000;
 const DEVICES_TTL_MS = 2 * 60 * 60 * 1000;
+
+const QUOTE = "interop/quote";
+const PRICES_IN_CENTS = { socks: 250, hats: 1200 };
 
 const reminderToken = (user) => `remind-${user}`;
 
@@ -111,6 +118,16 @@ function stats(context, message) {
   context.send(egressMessageBuilder({ typename: AUDIT, value: entry, valueType: AUDIT_ENTRY }));
 }
 
+function quote(context, message) {
+  const price = PRICES_IN_CENTS[context.self.id];
+  if (price === undefined || context.caller === null) {
+    throw new Error(`${QUOTE}: no price for ${context.self.id}, or no caller to answer`);
+  }
+  context.storage.quoted = (context.storage.quoted ?? 0) + 1;
+  const reply = messageBuilder({ typename: context.caller.typename, id: context.caller.id, value: message.asInt() * price });
+  context.send(reply); // an io.statefun.types/int
+}
+
 // The SDK answers 500 to a function that throws, and says nothing more: say why on stderr.
 function logged(typename, fn) {
   return (context, message) => {
@@ -139,6 +156,12 @@ statefun.bind({
     { name: "welcomes", type: StateFun.intType() },
     { name: "returning", type: StateFun.intType() },
   ],
+});
+
+statefun.bind({
+  typename: QUOTE,
+  fn: logged(QUOTE, quote),
+  specs: [{ name: "quoted", type: StateFun.intType() }],
 });
 
 const port = Number(process.argv[2] ?? process.env.STATEFUN_INTEROP_PORT ?? 8000);
