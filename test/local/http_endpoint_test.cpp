@@ -96,6 +96,24 @@ TEST_CASE("rule 5: requests are POSTs of the ToFunction with the Netty header se
   CHECK(service.most_held() <= 1);
 }
 
+TEST_CASE("a runtime destroyed while a call is in flight cancels the call and closes its connection") {
+  // The call's coroutines and its connection are freed by its completion: the runtime cancels
+  // it and lets it complete before going (under AddressSanitizer, a leak would fail the test).
+  fake_service service;
+  service.on("/fn", {.hold = true});
+  {
+    over_http h(service.url() + "/{function.name}");
+    service.on_request([&h](const statefun::test::received_request&) { h.rt.stop(); });
+    h.rt.send(address{"test/fn", "a"}, text("1"));
+    h.rt.run();  // until the service has the request, which it holds unanswered
+    CHECK(service.requests_received() == 1);
+  }
+  // Answered now, the service finds the runtime's end of the connection closed.
+  service.release();
+  CHECK(service.wait_for_closed(1));
+  CHECK(service.connections_accepted() == 1);
+}
+
 TEST_CASE("rule 6: the async transport accepts Netty's lenient content type; okhttp wants it exactly and fails at once") {
   fake_service service;
   service.on("/", {.body = one_record("ok"), .content_type = "Application/Octet-Stream, text/plain"});

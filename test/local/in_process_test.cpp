@@ -2,6 +2,7 @@
 
 #include "support/doctest.hpp"
 
+#include <statefun/asio/sleep.hpp>
 #include <statefun/asio/use_task.hpp>
 #include <statefun/statefun.hpp>
 
@@ -132,6 +133,36 @@ TEST_CASE("in process: a coroutine waiting on an Asio operation holds up only it
   CHECK(rt.stats().largest_batch == 1);
   CHECK(rt.requests_in_flight() == 0);
   gate.reset();
+}
+
+TEST_CASE("in process: a runtime destroyed while a function waits cancels the wait and lets the function end") {
+  // The suspended function's frames are freed by its completion: the runtime cancels what it
+  // awaits and lets it finish before going.
+  bool wait_ended = false;
+  bool frame_freed = false;
+  struct on_exit {
+    bool* flag;
+    ~on_exit() { *flag = true; }
+  };
+  statefun::functions fns;
+  fns.bind("test/waiting", [&](statefun::context&, const statefun::message&) -> statefun::task<> {
+    const on_exit freed{&frame_freed};
+    try {
+      co_await statefun::asio::sleep_for(24h);
+    } catch (const std::system_error&) {
+      wait_ended = true;
+    }
+  });
+  {
+    local::runtime rt;
+    rt.serve(fns);
+    rt.send(address{"test/waiting", "a"}, std::string("1"));
+    rt.drain();
+    CHECK(rt.requests_in_flight() == 1);
+    CHECK_FALSE(frame_freed);
+  }
+  CHECK(wait_ended);
+  CHECK(frame_freed);
 }
 
 TEST_CASE("in process: serve() takes the place of a module's endpoint for the types it binds") {

@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -147,6 +148,11 @@ class runtime final : private detail::reply_sink {
   runtime& operator=(const runtime&) = delete;
 
   ~runtime() {
+    // A request in flight (an HTTP call, a function suspended in process) is a chain of
+    // coroutine frames that only its completion frees: cancel them all and run the loop until
+    // they have completed (cancelled operations complete at once; the wait is bounded all the
+    // same).
+    finish_calls_in_flight();
     // Connections and suspended functions belong to the event loop: stop it, release them, and
     // only then let the loop itself go.
     io_.stop();
@@ -1233,6 +1239,38 @@ class runtime final : private detail::reply_sink {
     return buffer;
   }
 
+  /// For the destructor: cancels the requests in flight and runs the loop until they end.
+  void finish_calls_in_flight() noexcept {
+    const auto in_flight = [this] {
+      std::size_t n = 0;
+      for (const auto& endpoint : endpoints_) {
+        n += endpoint->calls_in_flight();
+      }
+      for (const auto& in_process : in_process_) {
+        n += in_process.endpoint->requests_in_flight();
+      }
+      return n;
+    };
+    if (in_flight() == 0) {
+      return;
+    }
+    try {
+      for (const auto& endpoint : endpoints_) {
+        endpoint->cancel_calls();
+      }
+      for (const auto& in_process : in_process_) {
+        in_process.endpoint->cancel_requests();
+      }
+      io_.restart();
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (in_flight() > 0 && std::chrono::steady_clock::now() < give_up) {
+        io_.run_one_for(std::chrono::milliseconds(100));
+      }
+    } catch (...) {
+      // a handler threw: what is left is released with the loop
+    }
+  }
+
   void recycle(std::string buffer) {
     if (spare_buffers_.size() < 64) {
       spare_buffers_.push_back(std::move(buffer));
@@ -1268,7 +1306,7 @@ class runtime final : private detail::reply_sink {
   detail::string_map<binding> by_type_;
   detail::string_map<binding> by_namespace_;
   detail::string_map<statefun::asio::http_client> clients_;
-  std::vector<std::unique_ptr<function_endpoint>> endpoints_;
+  std::vector<std::unique_ptr<detail::http_endpoint>> endpoints_;
 
   std::vector<ingress_entry> ingresses_;
   std::vector<input_route> inputs_;

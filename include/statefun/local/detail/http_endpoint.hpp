@@ -5,6 +5,8 @@
 /// OkHttp transport would call them (RUNTIME.md §1.2-1.6, rules 5-7).
 
 #include <asio/any_io_executor.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/error.hpp>
 
 #include <statefun/asio/async_run.hpp>
@@ -18,7 +20,9 @@
 #include <statefun/local/module.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <exception>
+#include <list>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -75,19 +79,32 @@ class http_endpoint final : public function_endpoint {
                                                                                : content_type_check::lenient) {}
 
   void send(std::string_view, std::string to_function, reply_to reply) override {
+    const auto call_signal = in_flight_.emplace(in_flight_.end());
+    auto complete = [this, call_signal, reply, url = url_](std::exception_ptr error, outcome result) {
+      in_flight_.erase(call_signal);
+      if (error) {
+        reply.fail(url + ": " + describe_exception(error));
+      } else if (result.ok) {
+        reply.ok(std::move(result.text));
+      } else {
+        reply.fail(std::move(result.text));
+      }
+    };
     statefun::asio::async_run(executor_, call(std::move(to_function)),
-                              [reply, url = url_](std::exception_ptr error, outcome result) {
-                                if (error) {
-                                  reply.fail(url + ": " + describe_exception(error));
-                                } else if (result.ok) {
-                                  reply.ok(std::move(result.text));
-                                } else {
-                                  reply.fail(std::move(result.text));
-                                }
-                              });
+                              ::asio::bind_cancellation_slot(call_signal->slot(), std::move(complete)));
   }
 
   [[nodiscard]] std::string describe() const override { return url_; }
+
+  /// Cancels every call in flight: each then completes (failed) on the event loop.
+  void cancel_calls() {
+    for (::asio::cancellation_signal& signal : in_flight_) {
+      signal.emit(::asio::cancellation_type::terminal);
+    }
+  }
+
+  /// Calls sent and not completed yet.
+  [[nodiscard]] std::size_t calls_in_flight() const noexcept { return in_flight_.size(); }
 
  private:
   static std::string describe_exception(const std::exception_ptr& error) {
@@ -192,6 +209,8 @@ class http_endpoint final : public function_endpoint {
   statefun::asio::http_client client_;
   retry_policy policy_;
   content_type_check check_;
+  /// One per call in flight (a list: each stays where it is while its call runs).
+  std::list<::asio::cancellation_signal> in_flight_;
 };
 
 }  // namespace statefun::inline v0::local::detail

@@ -13,6 +13,7 @@
 #include <statefun/local/function_endpoint.hpp>
 #include <statefun/request_reply_handler.hpp>
 
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,16 @@ class in_process_endpoint final : public function_endpoint {
 
   [[nodiscard]] std::string describe() const override { return "in process"; }
 
+  /// Cancels what every suspended request awaits: each then completes on the event loop.
+  void cancel_requests() {
+    for (statefun::asio::detail::task_scope* scope : in_flight_) {
+      scope->cancel();
+    }
+  }
+
+  /// Requests sent and not answered yet (functions suspended in a `co_await`).
+  [[nodiscard]] std::size_t requests_in_flight() const noexcept { return in_flight_.size(); }
+
  private:
   using handler_ptr = std::unique_ptr<request_reply_handler>;
 
@@ -53,11 +64,13 @@ class in_process_endpoint final : public function_endpoint {
   static statefun::asio::detail::detached run(in_process_endpoint& self, handler_ptr handler, std::string request,
                                               reply_to reply) {
     statefun::asio::detail::task_scope scope(self.executor_);
+    const auto listed = self.in_flight_.insert(self.in_flight_.end(), &scope);
     request_reply_handler::result result = std::string_view{};
     {
       const statefun::asio::detail::task_scope::entered entered(&scope);
       result = co_await handler->handle(request);
     }
+    self.in_flight_.erase(listed);
     if (result) {
       request.assign(*result);
       self.give_back(std::move(handler));
@@ -85,6 +98,7 @@ class in_process_endpoint final : public function_endpoint {
   const functions* functions_;
   ::asio::any_io_executor executor_;
   std::vector<handler_ptr> spare_;  // handlers keep their buffers: reusing them saves allocations
+  std::list<statefun::asio::detail::task_scope*> in_flight_;
 };
 
 }  // namespace statefun::inline v0::local::detail
