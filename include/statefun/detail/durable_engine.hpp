@@ -16,12 +16,14 @@
 #include <statefun/value_spec.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -349,9 +351,9 @@ class durable_engine {
 
   /// Arms a fresh sleep step's wake.
   void arm(std::uint32_t index, std::chrono::milliseconds delay) {
+    static const type_name wake_type(wake_type_name);
     ctx_->send_after(delay,
-                     message_to(ctx_->self()).raw_value(type_name(wake_type_name),
-                                                        journal_codec::encode_wake(journal_.flow->id, index)),
+                     message_to(ctx_->self()).raw_value(wake_type, journal_codec::encode_wake(journal_.flow->id, index)),
                      cancellation_token(token(index)));
   }
 
@@ -412,8 +414,21 @@ class durable_engine {
   /// Unique per function type, id, flow and step: the runtime keys tokens by the sender's id
   /// alone (RUNTIME.md rule 19), so other function types with the same id share the space.
   [[nodiscard]] std::string token(std::uint32_t index) const {
-    return "statefun-cpp/" + ctx_->self().type.str() + "/" + std::to_string(journal_.flow->id) + "/" +
-           std::to_string(index + 1);
+    static constexpr std::string_view prefix = "statefun-cpp/";
+    const std::string_view type = ctx_->self().type.str();
+    std::string out;
+    out.reserve(prefix.size() + type.size() + 2 + 2 * std::numeric_limits<std::uint64_t>::digits10);
+    out.append(prefix).append(type).push_back('/');
+    append_decimal(out, journal_.flow->id);
+    out.push_back('/');
+    append_decimal(out, index + 1);
+    return out;
+  }
+
+  static void append_decimal(std::string& out, std::uint64_t n) {
+    char digits[std::numeric_limits<std::uint64_t>::digits10 + 1];
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
   }
 
   void cancel_wake(const journal_step& s, std::uint32_t index) {

@@ -97,12 +97,24 @@ struct journal {
 
 namespace journal_codec {
 
-inline void put_varint(std::string& out, std::uint64_t value) {
+/// Writes `value` as a varint at `to` (room for 10 bytes); returns how many bytes it took.
+inline std::size_t varint_at(char* to, std::uint64_t value) noexcept {
+  std::size_t n = 0;
   while (value >= 0x80) {
-    out.push_back(static_cast<char>(static_cast<unsigned char>(value) | 0x80u));
+    to[n++] = static_cast<char>(static_cast<unsigned char>(value) | 0x80u);
     value >>= 7;
   }
-  out.push_back(static_cast<char>(value));
+  to[n++] = static_cast<char>(value);
+  return n;
+}
+
+inline void put_varint(std::string& out, std::uint64_t value) {
+  if (value < 0x80) {  // field keys, flags, step numbers, short lengths: most of a journal
+    out.push_back(static_cast<char>(value));
+    return;
+  }
+  char bytes[10];
+  out.append(bytes, varint_at(bytes, value));
 }
 
 inline void put_key(std::string& out, std::uint32_t number, wire_type type) {
@@ -122,35 +134,66 @@ inline void put_bytes(std::string& out, std::uint32_t number, std::string_view v
   out.append(value);
 }
 
+/// Writes field `number` as an embedded message whose fields `write_body(out)` appends: in
+/// place, with its length put in front of it afterwards (no buffer per message).
+template <class WriteBody>
+void put_embedded(std::string& out, std::uint32_t number, WriteBody write_body) {
+  put_key(out, number, wire_type::length_delimited);
+  const std::size_t start = out.size();
+  write_body(out);
+  char length[10];
+  out.insert(start, length, varint_at(length, out.size() - start));
+}
+
 inline void put_message(std::string& out, const journal_message& m, std::uint32_t number) {
-  std::string body;
-  if (!m.caller.empty()) {
-    put_bytes(body, 1, m.caller);
-  }
-  put_bytes(body, 2, m.type);
-  if (!m.value.empty()) {
-    put_bytes(body, 3, m.value);
-  }
-  put_uint(body, 4, m.has_value ? 0 : 1);
-  put_bytes(out, number, body);
+  put_embedded(out, number, [&m](std::string& body) {
+    if (!m.caller.empty()) {
+      put_bytes(body, 1, m.caller);
+    }
+    put_bytes(body, 2, m.type);
+    if (!m.value.empty()) {
+      put_bytes(body, 3, m.value);
+    }
+    put_uint(body, 4, m.has_value ? 0 : 1);
+  });
 }
 
 inline void put_step(std::string& out, const journal_step& s) {
-  std::string body;
-  put_uint(body, 1, static_cast<std::uint64_t>(s.what));
-  if (!s.subject.empty()) {
-    put_bytes(body, 2, s.subject);
-  }
-  put_uint(body, 3, static_cast<std::uint64_t>(s.millis));
-  put_uint(body, 4, static_cast<std::uint64_t>(s.state));
-  put_uint(body, 5, s.completed_as);
-  if (!s.result_type.empty()) {
-    put_bytes(body, 6, s.result_type);
-  }
-  if (!s.result.empty()) {
-    put_bytes(body, 7, s.result);
-  }
-  put_bytes(out, 3, body);
+  put_embedded(out, 3, [&s](std::string& body) {
+    put_uint(body, 1, static_cast<std::uint64_t>(s.what));
+    if (!s.subject.empty()) {
+      put_bytes(body, 2, s.subject);
+    }
+    put_uint(body, 3, static_cast<std::uint64_t>(s.millis));
+    put_uint(body, 4, static_cast<std::uint64_t>(s.state));
+    put_uint(body, 5, s.completed_as);
+    if (!s.result_type.empty()) {
+      put_bytes(body, 6, s.result_type);
+    }
+    if (!s.result.empty()) {
+      put_bytes(body, 7, s.result);
+    }
+  });
+}
+
+inline void put_flow(std::string& out, const journal_flow& flow) {
+  put_embedded(out, 2, [&flow](std::string& body) {
+    put_uint(body, 1, flow.id);
+    put_message(body, flow.trigger, 2);
+    for (const journal_step& s : flow.steps) {
+      put_step(body, s);
+    }
+    put_uint(body, 4, flow.completions);
+    for (const journal_undo& u : flow.undo) {
+      put_embedded(body, 5, [&u](std::string& undo) {
+        put_bytes(undo, 1, u.state);
+        put_uint(undo, 2, u.present ? 1 : 0);
+        if (!u.value.empty()) {
+          put_bytes(undo, 3, u.value);
+        }
+      });
+    }
+  });
 }
 
 /// The journal's bytes (empty for an empty journal: the state is then removed).
@@ -159,39 +202,24 @@ inline std::string encode(const journal& j) {
   if (j.empty()) {
     return out;
   }
+  out.reserve(256);
   // Written even when 0: an absent field reads as the default, 1.
   put_key(out, 1, wire_type::varint);
   put_varint(out, j.next_flow);
   if (j.flow) {
-    std::string flow;
-    put_uint(flow, 1, j.flow->id);
-    put_message(flow, j.flow->trigger, 2);
-    for (const journal_step& s : j.flow->steps) {
-      put_step(flow, s);
-    }
-    put_uint(flow, 4, j.flow->completions);
-    for (const journal_undo& u : j.flow->undo) {
-      std::string body;
-      put_bytes(body, 1, u.state);
-      put_uint(body, 2, u.present ? 1 : 0);
-      if (!u.value.empty()) {
-        put_bytes(body, 3, u.value);
-      }
-      put_bytes(flow, 5, body);
-    }
-    put_bytes(out, 2, flow);
+    put_flow(out, *j.flow);
   }
   for (const journal_message& m : j.queue) {
     put_message(out, m, 3);
   }
   for (const journal_outstanding& o : j.outstanding) {
-    std::string body;
-    put_bytes(body, 1, o.callee);
-    put_uint(body, 2, o.flow);
-    put_uint(body, 3, o.step);
-    put_bytes(body, 4, o.reply_type);
-    put_uint(body, 5, o.abandoned ? 1 : 0);
-    put_bytes(out, 4, body);
+    put_embedded(out, 4, [&o](std::string& body) {
+      put_bytes(body, 1, o.callee);
+      put_uint(body, 2, o.flow);
+      put_uint(body, 3, o.step);
+      put_bytes(body, 4, o.reply_type);
+      put_uint(body, 5, o.abandoned ? 1 : 0);
+    });
   }
   return out;
 }
