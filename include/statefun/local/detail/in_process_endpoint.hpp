@@ -8,12 +8,12 @@
 #include <asio/any_io_executor.hpp>
 
 #include <statefun/asio/detail/detached.hpp>
+#include <statefun/asio/detail/intrusive_list.hpp>
 #include <statefun/asio/detail/task_scope.hpp>
 #include <statefun/functions.hpp>
 #include <statefun/local/function_endpoint.hpp>
 #include <statefun/request_reply_handler.hpp>
 
-#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,9 +48,7 @@ class in_process_endpoint final : public function_endpoint {
 
   /// Cancels what every suspended request awaits: each then completes on the event loop.
   void cancel_requests() {
-    for (statefun::asio::detail::task_scope* scope : in_flight_) {
-      scope->cancel();
-    }
+    in_flight_.for_each([](request_scope& request) { request.scope.cancel(); });
   }
 
   /// Requests sent and not answered yet (functions suspended in a `co_await`).
@@ -59,15 +57,21 @@ class in_process_endpoint final : public function_endpoint {
  private:
   using handler_ptr = std::unique_ptr<request_reply_handler>;
 
+  /// A request's scope, listed while the request runs (it lives in the request's frame).
+  struct request_scope : statefun::asio::detail::intrusive_list_hook {
+    explicit request_scope(::asio::any_io_executor executor) : scope(std::move(executor)) {}
+    statefun::asio::detail::task_scope scope;
+  };
+
   // The handler answers into its own buffer; the answer is copied into the request's buffer
   // (its capacity fits most answers) so that the runtime can recycle one string per request.
   static statefun::asio::detail::detached run(in_process_endpoint& self, handler_ptr handler, std::string request,
                                               reply_to reply) {
-    statefun::asio::detail::task_scope scope(self.executor_);
-    const auto listed = self.in_flight_.insert(self.in_flight_.end(), &scope);
+    request_scope listed(self.executor_);
+    self.in_flight_.push_front(listed);
     request_reply_handler::result result = std::string_view{};
     {
-      const statefun::asio::detail::task_scope::entered entered(&scope);
+      const statefun::asio::detail::task_scope::entered entered(&listed.scope);
       result = co_await handler->handle(request);
     }
     self.in_flight_.erase(listed);
@@ -98,7 +102,7 @@ class in_process_endpoint final : public function_endpoint {
   const functions* functions_;
   ::asio::any_io_executor executor_;
   std::vector<handler_ptr> spare_;  // handlers keep their buffers: reusing them saves allocations
-  std::list<statefun::asio::detail::task_scope*> in_flight_;
+  statefun::asio::detail::intrusive_list<request_scope> in_flight_;  // no allocation per request
 };
 
 }  // namespace statefun::inline v0::local::detail
