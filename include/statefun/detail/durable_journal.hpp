@@ -8,6 +8,7 @@
 #include <statefun/detail/wire.hpp>
 #include <statefun/error.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -97,103 +98,78 @@ struct journal {
 
 namespace journal_codec {
 
-/// Writes `value` as a varint at `to` (room for 10 bytes); returns how many bytes it took.
-inline std::size_t varint_at(char* to, std::uint64_t value) noexcept {
-  std::size_t n = 0;
-  while (value >= 0x80) {
-    to[n++] = static_cast<char>(static_cast<unsigned char>(value) | 0x80u);
-    value >>= 7;
+// The encoder uses the protocol codec's writer: sizes first (protobuf puts every length before
+// its payload), then one pass of plain stores into a string grown once.
+
+inline std::size_t uint_size(std::uint32_t number, std::uint64_t value) noexcept {
+  return int_field_size(number, static_cast<std::int64_t>(value));
+}
+
+inline std::size_t message_size(const journal_message& m) noexcept {
+  return string_field_size(1, m.caller.size()) + delimited_size(2, m.type.size()) +
+         string_field_size(3, m.value.size()) + bool_field_size(4, !m.has_value);
+}
+
+inline std::size_t step_size(const journal_step& s) noexcept {
+  return uint_size(1, static_cast<std::uint64_t>(s.what)) + string_field_size(2, s.subject.size()) +
+         uint_size(3, static_cast<std::uint64_t>(s.millis)) + uint_size(4, static_cast<std::uint64_t>(s.state)) +
+         uint_size(5, s.completed_as) + string_field_size(6, s.result_type.size()) +
+         string_field_size(7, s.result.size());
+}
+
+inline std::size_t undo_size(const journal_undo& u) noexcept {
+  return delimited_size(1, u.state.size()) + bool_field_size(2, u.present) + string_field_size(3, u.value.size());
+}
+
+inline std::size_t flow_size(const journal_flow& flow) noexcept {
+  std::size_t size = uint_size(1, flow.id) + delimited_size(2, message_size(flow.trigger)) + uint_size(4, flow.completions);
+  for (const journal_step& s : flow.steps) {
+    size += delimited_size(3, step_size(s));
   }
-  to[n++] = static_cast<char>(value);
-  return n;
-}
-
-inline void put_varint(std::string& out, std::uint64_t value) {
-  if (value < 0x80) {  // field keys, flags, step numbers, short lengths: most of a journal
-    out.push_back(static_cast<char>(value));
-    return;
+  for (const journal_undo& u : flow.undo) {
+    size += delimited_size(5, undo_size(u));
   }
-  char bytes[10];
-  out.append(bytes, varint_at(bytes, value));
+  return size;
 }
 
-inline void put_key(std::string& out, std::uint32_t number, wire_type type) {
-  put_varint(out, (static_cast<std::uint64_t>(number) << 3) | static_cast<std::uint64_t>(type));
+inline std::size_t outstanding_size(const journal_outstanding& o) noexcept {
+  return delimited_size(1, o.callee.size()) + uint_size(2, o.flow) + uint_size(3, o.step) +
+         delimited_size(4, o.reply_type.size()) + bool_field_size(5, o.abandoned);
 }
 
-inline void put_uint(std::string& out, std::uint32_t number, std::uint64_t value) {
-  if (value != 0) {
-    put_key(out, number, wire_type::varint);
-    put_varint(out, value);
+inline void write_uint(wire_writer& w, std::uint32_t number, std::uint64_t value) noexcept {
+  w.int_field(number, static_cast<std::int64_t>(value));
+}
+
+inline void write_message(wire_writer& w, std::uint32_t number, const journal_message& m) noexcept {
+  w.message_header(number, message_size(m));
+  w.string_field(1, m.caller);
+  w.delimited(2, m.type);
+  w.string_field(3, m.value);
+  w.bool_field(4, !m.has_value);
+}
+
+inline void write_flow(wire_writer& w, const journal_flow& flow) noexcept {
+  w.message_header(2, flow_size(flow));
+  write_uint(w, 1, flow.id);
+  write_message(w, 2, flow.trigger);
+  for (const journal_step& s : flow.steps) {
+    w.message_header(3, step_size(s));
+    write_uint(w, 1, static_cast<std::uint64_t>(s.what));
+    w.string_field(2, s.subject);
+    write_uint(w, 3, static_cast<std::uint64_t>(s.millis));
+    write_uint(w, 4, static_cast<std::uint64_t>(s.state));
+    write_uint(w, 5, s.completed_as);
+    w.string_field(6, s.result_type);
+    w.string_field(7, s.result);
   }
-}
-
-inline void put_bytes(std::string& out, std::uint32_t number, std::string_view value) {
-  put_key(out, number, wire_type::length_delimited);
-  put_varint(out, value.size());
-  out.append(value);
-}
-
-/// Writes field `number` as an embedded message whose fields `write_body(out)` appends: in
-/// place, with its length put in front of it afterwards (no buffer per message).
-template <class WriteBody>
-void put_embedded(std::string& out, std::uint32_t number, WriteBody write_body) {
-  put_key(out, number, wire_type::length_delimited);
-  const std::size_t start = out.size();
-  write_body(out);
-  char length[10];
-  out.insert(start, length, varint_at(length, out.size() - start));
-}
-
-inline void put_message(std::string& out, const journal_message& m, std::uint32_t number) {
-  put_embedded(out, number, [&m](std::string& body) {
-    if (!m.caller.empty()) {
-      put_bytes(body, 1, m.caller);
-    }
-    put_bytes(body, 2, m.type);
-    if (!m.value.empty()) {
-      put_bytes(body, 3, m.value);
-    }
-    put_uint(body, 4, m.has_value ? 0 : 1);
-  });
-}
-
-inline void put_step(std::string& out, const journal_step& s) {
-  put_embedded(out, 3, [&s](std::string& body) {
-    put_uint(body, 1, static_cast<std::uint64_t>(s.what));
-    if (!s.subject.empty()) {
-      put_bytes(body, 2, s.subject);
-    }
-    put_uint(body, 3, static_cast<std::uint64_t>(s.millis));
-    put_uint(body, 4, static_cast<std::uint64_t>(s.state));
-    put_uint(body, 5, s.completed_as);
-    if (!s.result_type.empty()) {
-      put_bytes(body, 6, s.result_type);
-    }
-    if (!s.result.empty()) {
-      put_bytes(body, 7, s.result);
-    }
-  });
-}
-
-inline void put_flow(std::string& out, const journal_flow& flow) {
-  put_embedded(out, 2, [&flow](std::string& body) {
-    put_uint(body, 1, flow.id);
-    put_message(body, flow.trigger, 2);
-    for (const journal_step& s : flow.steps) {
-      put_step(body, s);
-    }
-    put_uint(body, 4, flow.completions);
-    for (const journal_undo& u : flow.undo) {
-      put_embedded(body, 5, [&u](std::string& undo) {
-        put_bytes(undo, 1, u.state);
-        put_uint(undo, 2, u.present ? 1 : 0);
-        if (!u.value.empty()) {
-          put_bytes(undo, 3, u.value);
-        }
-      });
-    }
-  });
+  write_uint(w, 4, flow.completions);
+  for (const journal_undo& u : flow.undo) {
+    w.message_header(5, undo_size(u));
+    w.delimited(1, u.state);
+    w.bool_field(2, u.present);
+    w.string_field(3, u.value);
+  }
 }
 
 /// The journal's bytes (empty for an empty journal: the state is then removed).
@@ -202,24 +178,33 @@ inline std::string encode(const journal& j) {
   if (j.empty()) {
     return out;
   }
-  out.reserve(256);
-  // Written even when 0: an absent field reads as the default, 1.
-  put_key(out, 1, wire_type::varint);
-  put_varint(out, j.next_flow);
+  // next_flow is written even when 0: an absent field reads as the default, 1.
+  std::size_t size = key_size(1) + varint_size(j.next_flow);
   if (j.flow) {
-    put_flow(out, *j.flow);
+    size += delimited_size(2, flow_size(*j.flow));
   }
   for (const journal_message& m : j.queue) {
-    put_message(out, m, 3);
+    size += delimited_size(3, message_size(m));
   }
   for (const journal_outstanding& o : j.outstanding) {
-    put_embedded(out, 4, [&o](std::string& body) {
-      put_bytes(body, 1, o.callee);
-      put_uint(body, 2, o.flow);
-      put_uint(body, 3, o.step);
-      put_bytes(body, 4, o.reply_type);
-      put_uint(body, 5, o.abandoned ? 1 : 0);
-    });
+    size += delimited_size(4, outstanding_size(o));
+  }
+  wire_writer w(out, size);
+  w.key(1, wire_type::varint);
+  w.varint(j.next_flow);
+  if (j.flow) {
+    write_flow(w, *j.flow);
+  }
+  for (const journal_message& m : j.queue) {
+    write_message(w, 3, m);
+  }
+  for (const journal_outstanding& o : j.outstanding) {
+    w.message_header(4, outstanding_size(o));
+    w.delimited(1, o.callee);
+    write_uint(w, 2, o.flow);
+    write_uint(w, 3, o.step);
+    w.delimited(4, o.reply_type);
+    w.bool_field(5, o.abandoned);
   }
   return out;
 }
@@ -342,8 +327,9 @@ inline bool decode(std::string_view bytes, journal& j) {
 /// A wake's payload: which flow and which of its steps.
 inline std::string encode_wake(std::uint64_t flow, std::uint32_t step) {
   std::string out;
-  put_uint(out, 1, flow);
-  put_uint(out, 2, step);
+  wire_writer w(out, uint_size(1, flow) + uint_size(2, step));
+  write_uint(w, 1, flow);
+  write_uint(w, 2, step);
   return out;
 }
 
