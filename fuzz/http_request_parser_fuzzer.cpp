@@ -11,6 +11,9 @@
 //   2. A failure carries a 4xx/5xx status and a reason; every view lies within the buffer of the
 //      last call; the body is at most max_body_bytes; message_size is at most the bytes given.
 //   3. After a complete message, the bytes that follow are parsed as the next one.
+//   4. Fed in pieces, the parser may also compact its buffer after every call (as a connection
+//      does while a chunked body arrives): the outcome is the same, and message_size is smaller
+//      by exactly the bytes reclaimed.
 
 #include <statefun/http/request_parser.hpp>
 
@@ -90,14 +93,22 @@ outcome outcome_of(const request_parser& p, parse_status status, const std::vect
   return o;
 }
 
+/// How feeding in pieces ended, and how many bytes compaction took out of the buffer.
+struct fed {
+  parse_status status = parse_status::need_more;
+  std::size_t reclaimed = 0;
+};
+
 /**
  * Feeds `message` in pieces of 1 to 17 bytes whose sizes follow from `seed`, stopping when the
- * parser completes or fails. Before every call the bytes move to a new allocation and the old
- * one is freed, so that ASan reports any pointer the parser kept across calls.
+ * parser completes or fails; when `compacting`, calls `compact()` after every call and drops
+ * the bytes it frees from the end of the buffer. Before every call the bytes move to a new
+ * allocation and the old one is freed, so that ASan reports any pointer the parser kept.
  */
-parse_status feed_in_pieces(request_parser& parser, std::string_view message, std::uint32_t seed,
-                            std::vector<char>& buffer) {
-  parse_status status = parse_status::need_more;
+fed feed_in_pieces(request_parser& parser, std::string_view message, std::uint32_t seed, bool compacting,
+                   std::vector<char>& buffer) {
+  fed result;
+  parse_status& status = result.status;
   for (std::size_t done = 0; status == parse_status::need_more && done < message.size();) {
     seed = seed * 1103515245u + 12345u;  // any cheap sequence will do: the fuzzer picks the seed
     const std::size_t piece = std::min<std::size_t>(1 + (seed >> 16) % 17, message.size() - done);
@@ -108,8 +119,14 @@ parse_status feed_in_pieces(request_parser& parser, std::string_view message, st
     buffer = std::move(moved);
     done += piece;
     status = parser.parse(buffer);
+    if (compacting) {
+      const std::size_t freed = parser.compact();
+      require(freed <= buffer.size(), "compact() freed more than the buffer holds");
+      buffer.resize(buffer.size() - freed);
+      result.reclaimed += freed;
+    }
   }
-  return status;
+  return result;
 }
 
 parser_limits limits_for(std::uint8_t control) {
@@ -139,8 +156,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     pieces.reset();
     std::vector<char> buffer;
-    const parse_status status = feed_in_pieces(pieces, rest, seed, buffer);
-    const outcome got = outcome_of(pieces, status, buffer, limits);
+    const bool compacting = (seed & 0x100u) != 0;
+    const fed result = feed_in_pieces(pieces, rest, seed, compacting, buffer);
+    outcome got = outcome_of(pieces, result.status, buffer, limits);
+    if (got.status == parse_status::complete) {
+      got.message_size += result.reclaimed;  // what the message took of the bytes as sent
+    }
     require(got == expected, "fed in pieces, the parser reads otherwise",
             "whole:  " + describe(expected) + "\npieces: " + describe(got));
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <ostream>
 #include <span>
 #include <string>
@@ -781,4 +782,221 @@ TEST_CASE("response framing is refused where two parsers could disagree") {
     CHECK(o.status == parse_status::failed);
     CHECK(o.error >= 400);
   }
+}
+
+// --- Compaction: a chunked body's framing does not pile up --------------------------------------
+
+namespace {
+
+/**
+ * Feeds `raw` as `feed` does (a piece ending at each cut, the buffer moved before each call), but
+ * after every call compacts and drops the freed bytes from the end, as the server and the client
+ * do. `most` is the largest the buffer grew (just before a call).
+ */
+template <class Parser>
+parse_status feed_compacting(Parser& parser, std::vector<char>& buffer, std::string_view raw,
+                             std::span<const std::size_t> cuts, std::size_t& most) {
+  parse_status status = parse_status::need_more;
+  std::size_t done = 0;
+  const auto deliver = [&](std::size_t end) {
+    std::vector<char> moved(buffer.size() + (end - done));
+    std::copy(buffer.begin(), buffer.end(), moved.begin());
+    std::copy(raw.begin() + static_cast<std::ptrdiff_t>(done), raw.begin() + static_cast<std::ptrdiff_t>(end),
+              moved.begin() + static_cast<std::ptrdiff_t>(buffer.size()));
+    std::fill(buffer.begin(), buffer.end(), '\x7f');
+    buffer = std::move(moved);
+    done = end;
+    most = std::max(most, buffer.size());
+    status = parser.parse(buffer);
+    const std::size_t freed = parser.compact();
+    REQUIRE(freed <= buffer.size());
+    buffer.resize(buffer.size() - freed);
+  };
+  for (const std::size_t cut : cuts) {
+    if (status == parse_status::need_more && cut > done && cut < raw.size()) {
+      deliver(cut);
+    }
+  }
+  if (status == parse_status::need_more && done < raw.size()) {
+    deliver(raw.size());
+  }
+  return status;
+}
+
+/// `outcome_of` without `message_size`, which compaction changes (the framing is gone).
+template <class Parser>
+outcome compacted_outcome(const Parser& p, parse_status status, const std::vector<char>& buffer) {
+  outcome o = outcome_of(p, status, buffer);
+  o.message_size = 0;
+  return o;
+}
+
+/// `body` in chunks of `piece` bytes, each size written with `digits` hex digits (zero-padded).
+std::string chunks_of(std::string_view body, std::size_t piece, int digits) {
+  std::string out;
+  for (std::size_t at = 0; at < body.size(); at += piece) {
+    const std::string_view data = body.substr(at, piece);
+    char size[32];
+    std::snprintf(size, sizeof size, "%0*zx", digits, data.size());
+    out.append(size).append("\r\n").append(data).append("\r\n");
+  }
+  return out;
+}
+
+std::string some_body(std::size_t size) {
+  std::string body(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) {
+    body[i] = static_cast<char>('a' + i % 26);
+  }
+  return body;
+}
+
+}  // namespace
+
+TEST_CASE("compaction: byte by byte, a body of one-byte chunks never takes more than the head, the body so far and one chunk line") {
+  const std::string body = some_body(300);
+  const std::string raw = chunked(chunks_of(body, 1, 16) + "0\r\n\r\n");
+  const std::size_t head = raw.size() - (chunks_of(body, 1, 16).size() + 5);
+  REQUIRE(raw.size() > 20 * body.size());
+
+  request_parser parser;
+  std::vector<char> buffer;
+  std::size_t most = 0;
+  REQUIRE(feed_compacting(parser, buffer, raw, every_byte(raw), most) == parse_status::complete);
+  CHECK(parser.body() == body);
+  CHECK(inside(buffer, parser.body()));
+  // The head, the body, and at most a size line (16 digits and CRLF) not parsed yet.
+  CHECK(most <= head + body.size() + 18);
+  CHECK(parser.message_size() == buffer.size());
+  CHECK(parser.message_size() == head + body.size() + 2);  // the empty trailer line is all that stays
+}
+
+TEST_CASE("compaction: every split point gives what parsing without it gives, trailers and extensions included") {
+  const std::string chunky = chunked(chunks_of(some_body(40), 3, 16) + "0;end=\"yes\"\r\nX-Sum: 40\r\nX-Other:  two \r\n\r\n");
+  for (const std::string& raw : {chunked_with_trailers, chunky}) {
+    CAPTURE(raw);
+    const outcome plain = [&] {
+      outcome o = parse_request(raw);
+      o.message_size = 0;
+      return o;
+    }();
+    REQUIRE(plain.status == parse_status::complete);
+    REQUIRE(plain.fields.size() >= 2);
+    for (std::size_t cut = 1; cut < raw.size(); ++cut) {
+      const std::size_t cuts[] = {cut};
+      request_parser parser;
+      std::vector<char> buffer;
+      std::size_t most = 0;
+      const parse_status status = feed_compacting(parser, buffer, raw, cuts, most);
+      CHECK(compacted_outcome(parser, status, buffer) == plain);
+    }
+    request_parser parser;
+    std::vector<char> buffer;
+    std::size_t most = 0;
+    const parse_status status = feed_compacting(parser, buffer, raw, every_byte(raw), most);
+    CHECK(compacted_outcome(parser, status, buffer) == plain);
+    CHECK(parser.trailer_count() == 2);
+    CHECK(inside(buffer, parser.trailer_at(1).value));
+  }
+}
+
+TEST_CASE("compaction: requests pipelined after a chunked body keep their bytes, at every split point") {
+  const std::string first = chunked(chunks_of(some_body(25), 2, 16) + "0\r\nX-T: 1\r\n\r\n");
+  const std::string second = netty_request("abc");
+  const std::string third = chunked("3\r\nxyz\r\n0\r\n\r\n");
+  const std::string raw = first + second + third;
+  for (std::size_t cut = 1; cut < raw.size(); ++cut) {
+    CAPTURE(cut);
+    request_parser parser;
+    std::vector<char> buffer;
+    std::size_t most = 0;
+    const std::size_t cuts[] = {cut};
+    REQUIRE(feed_compacting(parser, buffer, raw, cuts, most) == parse_status::complete);
+    CHECK(parser.body() == some_body(25));
+    CHECK(parser.trailer("X-T") == "1");
+    // (A cut past the first message completes it: the rest has not been delivered yet.)
+    if (cut >= first.size()) {
+      buffer.insert(buffer.end(), raw.begin() + static_cast<std::ptrdiff_t>(cut), raw.end());
+    }
+    // What follows the message, at message_size(), is the next request, whole.
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(parser.message_size()));
+    parser.reset();
+    REQUIRE(parser.parse(buffer) == parse_status::complete);
+    CHECK(parser.body() == "abc");
+    CHECK(parser.compact() == 0);  // Content-Length: nothing to reclaim
+    buffer.erase(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(parser.message_size()));
+    parser.reset();
+    REQUIRE(parser.parse(buffer) == parse_status::complete);
+    CHECK(parser.body() == "xyz");
+    CHECK(parser.message_size() == buffer.size());
+  }
+}
+
+TEST_CASE("compaction moves nothing for a head, a Content-Length body, a complete or a failed message") {
+  const std::string length = netty_request(some_body(100));
+  std::vector<char> buffer(length.begin(), length.begin() + 60);
+  request_parser parser;
+  REQUIRE(parser.parse(buffer) == parse_status::need_more);
+  CHECK(parser.compact() == 0);
+  buffer.assign(length.begin(), length.end() - 10);
+  REQUIRE(parser.parse(buffer) == parse_status::need_more);
+  CHECK(parser.compact() == 0);
+  buffer.assign(length.begin(), length.end());
+  REQUIRE(parser.parse(buffer) == parse_status::complete);
+  CHECK(parser.compact() == 0);
+  CHECK(parser.body().data() == buffer.data() + (length.size() - 100));
+
+  // Complete: the bytes between the body and message_size() (the last chunk, trailers) stay.
+  const std::string raw = chunked("3\r\nxyz\r\n0\r\nX-T: 1\r\n\r\n");
+  request_parser chunks;
+  std::vector<char> whole(raw.begin(), raw.end());
+  REQUIRE(chunks.parse(whole) == parse_status::complete);
+  CHECK(chunks.compact() == 0);
+  CHECK(chunks.trailer("X-T") == "1");
+
+  request_parser broken;
+  std::string bad = chunked("3\r\nxyzXX");
+  REQUIRE(broken.parse(bad) == parse_status::failed);
+  CHECK(broken.compact() == 0);
+
+  request_parser fresh;
+  CHECK(fresh.compact() == 0);
+}
+
+TEST_CASE("compaction: a large chunk arriving after its size line is written where it lands, never moved") {
+  const std::string data = some_body(5000);
+  const std::string raw = chunked(chunks_of(data, 5000, 4) + "0\r\n\r\n");
+  const std::size_t head = raw.find("\r\n\r\n") + 4;
+  request_parser parser;
+  std::vector<char> buffer(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(head + 6 + 10));
+  REQUIRE(parser.parse(buffer) == parse_status::need_more);
+  CHECK(parser.compact() == 6);  // "1388\r\n"
+  buffer.resize(buffer.size() - 6);
+  CHECK(std::string_view(buffer.data() + head, 10) == data.substr(0, 10));
+  CHECK(parser.body_bytes_expected() == 4990);
+  // The rest of the chunk goes right after it: de-chunking it moves nothing.
+  buffer.insert(buffer.end(), raw.begin() + static_cast<std::ptrdiff_t>(head + 16), raw.end());
+  REQUIRE(parser.parse(buffer) == parse_status::complete);
+  CHECK(parser.body() == data);
+  CHECK(parser.body().data() == buffer.data() + head);
+}
+
+TEST_CASE("compaction: a chunked response too, and set_limits gives the next response its body limit") {
+  const std::string body = some_body(200);
+  const std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks_of(body, 1, 16) + "0\r\n\r\n";
+  response_parser parser;
+  std::vector<char> buffer;
+  std::size_t most = 0;
+  REQUIRE(feed_compacting(parser, buffer, raw, every_byte(raw), most) == parse_status::complete);
+  CHECK(parser.body() == body);
+  CHECK(most <= raw.find("\r\n\r\n") + 4 + body.size() + 18);
+
+  parser.reset();
+  parser.set_limits({.max_body_bytes = 199});
+  CHECK(parser.limits().max_body_bytes == 199);
+  buffer.clear();
+  most = 0;
+  REQUIRE(feed_compacting(parser, buffer, raw, every_byte(raw), most) == parse_status::failed);
+  CHECK(parser.error().status == 413);
+  CHECK(most <= raw.find("\r\n\r\n") + 4 + 199 + 18);
 }

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -71,6 +72,12 @@ struct call_options {
   std::chrono::milliseconds max_backoff{1000};
   /// Retry 5xx responses too (the last one is returned when retries run out).
   bool retry_on_5xx = true;
+  /// The largest response body accepted, in bytes, de-chunked (the head has its own limit,
+  /// 16 KiB). A larger one fails the call with `std::errc::message_size` as soon as its
+  /// Content-Length or chunk sizes show it, and is not retried. Whatever the framing, a call
+  /// holds at most its receive buffer (the body so far, up to this limit) and the body it
+  /// returns, plus a few KiB.
+  std::uint64_t max_response_bytes = 64ull << 20;
 };
 
 /**
@@ -172,8 +179,9 @@ class http_client {
    *         error, e.g. `asio::error::timed_out`, `connection_refused`, `eof` (the server closed
    *         mid-response), an `asio::ssl` error (a failed TLS handshake, such as an untrusted
    *         certificate; `stream_truncated`: the server closed a TLS connection mid-response
-   *         without close_notify) or `std::errc::protocol_error` (a response that does not parse;
-   *         not retried). `asio::error::operation_aborted` when the calling task was cancelled
+   *         without close_notify), `std::errc::protocol_error` (a response that does not parse;
+   *         not retried) or `std::errc::message_size` (a response body over
+   *         `options.max_response_bytes`; not retried). `asio::error::operation_aborted` when the calling task was cancelled
    *         (never retried).
    */
   task<http_response> request(http_request req, call_options options = {}) {
@@ -301,18 +309,20 @@ class http_client {
     return head;
   }
 
-  /// The errors another attempt may cure: not a cancellation, not a response that does not parse.
+  /// The errors another attempt may cure: not a cancellation, not a response that does not parse
+  /// or is too large.
   static bool retryable(const std::error_code& error) noexcept {
-    return error != ::asio::error::operation_aborted && error != std::errc::protocol_error;
+    return error != ::asio::error::operation_aborted && error != std::errc::protocol_error &&
+           error != std::errc::message_size;
   }
 
   /// One attempt under its own deadline, on a pooled connection of `executor` or a new one.
   static task<attempt_result> attempt(shared_state& state, const ::asio::any_io_executor& executor,
                                       std::string_view head, std::string_view body, bool head_request,
-                                      bool keep_alive, std::chrono::milliseconds timeout) {
+                                      bool keep_alive, const call_options& options) {
     const auto deadline = std::make_shared<detail::attempt_deadline>(executor);
     const detail::attempt_deadline::disarm_on_exit disarm(*deadline);
-    deadline->arm(timeout);
+    deadline->arm(options.timeout);
     std::shared_ptr<detail::client_connection> connection = state.pool.take(executor);
     for (;;) {
       const bool reused = connection != nullptr;
@@ -328,7 +338,7 @@ class http_client {
       }
       detail::read_outcome read;
       if (!error) {
-        read = co_await connection->read_response(head_request);
+        read = co_await connection->read_response(head_request, options.max_response_bytes);
         error = read.error;
       }
       if (!error) {
@@ -384,7 +394,7 @@ class http_client {
     std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), cap);
     for (int attempt_number = 0;; ++attempt_number) {
       attempt_result result =
-          co_await attempt(*state, executor, head, body, head_request, keep_alive, options.timeout);
+          co_await attempt(*state, executor, head, body, head_request, keep_alive, options);
       const bool last = attempt_number >= retries;
       if (result.response) {
         const bool server_error = result.response->status >= 500 && result.response->status <= 599;
@@ -393,7 +403,11 @@ class http_client {
         }
       } else if (last || !retryable(result.error)) {
         std::string message = "statefun::asio::http_client: " + what;
-        if (!result.reason.empty()) {
+        if (result.error == std::errc::message_size) {
+          message.append(": response body over call_options::max_response_bytes (")
+              .append(std::to_string(options.max_response_bytes))
+              .append(" bytes)");
+        } else if (!result.reason.empty()) {
           message.append(": malformed response: ").append(result.reason);
         }
         throw std::system_error(result.error, message);

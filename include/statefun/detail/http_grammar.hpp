@@ -475,6 +475,38 @@ class message_parser {
     return phase_ == phase::chunk_data ? chunk_left_ : 0;
   }
 
+  /**
+   * Reclaims the framing of a chunked body parsed so far: moves the bytes not parsed yet down to
+   * the end of the de-chunked body, so that they and the next bytes follow it directly. Without
+   * it, every chunk-size line and CRLF received stays in the buffer until the message ends (a
+   * body of one-byte chunks would take some twenty raw bytes per body byte).
+   *
+   * Call it right after `parse`, on the same buffer and before appending to it; then drop the
+   * returned number of bytes from the end of the buffer (they are now garbage). Offsets,
+   * `message_size()` included, are rebased. Costs nothing (returns 0) unless a chunked body is
+   * being read and framing bytes were consumed since the last call.
+   *
+   * @return How many bytes at the end of the buffer are free.
+   */
+  std::size_t compact() noexcept {
+    // Once a trailer field is read, the bytes before `pos_` hold it: they stay (the trailers are
+    // within the head budget, and what precedes them within one read).
+    if (framing_ != framing::chunked || pos_ == body_end_ || phase_ == phase::complete || phase_ == phase::failed ||
+        fields_.size() > head_fields_) {
+      return 0;
+    }
+    const std::size_t gap = pos_ - body_end_;
+    std::memmove(data_ + body_end_, data_ + pos_, size_ - pos_);
+    pos_ -= gap;
+    scan_ -= gap;
+    size_ -= gap;
+    return gap;
+  }
+
+  /// The limits of the next message: call before its first `parse` (after `reset`).
+  void set_limits(const http::parser_limits& limits) noexcept { limits_ = limits; }
+  [[nodiscard]] const http::parser_limits& limits() const noexcept { return limits_; }
+
   /// The whole body, contiguous and de-chunked, right after the head; once complete.
   [[nodiscard]] std::string_view body() const noexcept { return view({head_end_, body_end_ - head_end_}); }
   /// How many bytes of the buffer this message took; pipelined bytes follow. Once complete.

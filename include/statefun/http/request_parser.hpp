@@ -23,7 +23,8 @@ namespace statefun::inline v0::http {
  * Besides the request line's accessors below, it has those of every HTTP message, from its base:
  * `head_complete`, `minor_version`, `keep_alive`, `header`, `header_count`, `header_at`,
  * `trailer`, `trailer_count`, `trailer_at`, `content_length`, `chunked`, `body_bytes_expected`,
- * `body`, `message_size` and `error`. Views point into the buffer of the last `parse` call.
+ * `compact`, `set_limits`, `limits`, `body`, `message_size` and `error`. Views point into the
+ * buffer of the last `parse` call.
  * Nothing is allocated once the field index has grown to the largest head seen; `reset` keeps it.
  *
  * **Example**:
@@ -33,6 +34,7 @@ namespace statefun::inline v0::http {
  * for (;;) {
  *   read_some_into(buffer);                     // appends
  *   const auto status = parser.parse(buffer);
+ *   buffer.resize(buffer.size() - parser.compact());  // a chunked body's framing is not kept
  *   if (status == http::parse_status::failed) {
  *     return respond(parser.error().status, parser.error().reason);  // then close
  *   }

@@ -29,7 +29,8 @@
 namespace statefun::inline v0::asio::detail {
 
 /// How reading a response ended: `error` is clear for a complete response; for a response that
-/// does not parse it is `errc::protocol_error`, and `reason` says what the parser refused.
+/// does not parse it is `errc::protocol_error`, and `reason` says what the parser refused; for a
+/// body over the limit it is `errc::message_size`.
 struct read_outcome {
   std::error_code error;
   std::string_view reason;
@@ -73,8 +74,10 @@ class client_connection {
    * Reads the response to the request just written, skipping interim (1xx) responses. Once it
    * returns without error, `response()` describes the response until `finish_response()`.
    * @param head_request The request was HEAD: the response has no body whatever its fields say.
+   * @param max_body_bytes The largest (de-chunked) body accepted: a larger one fails with
+   *        `errc::message_size` as soon as its head or chunk sizes show it.
    */
-  virtual task<read_outcome> read_response(bool head_request) = 0;
+  virtual task<read_outcome> read_response(bool head_request, std::uint64_t max_body_bytes) = 0;
 
   /// Closes the stream; a pending operation on it completes with `operation_aborted`.
   virtual void close() noexcept = 0;
@@ -119,17 +122,17 @@ class client_connection {
 
   /// `read_response` from `stream`.
   template <class Stream>
-  task<read_outcome> read_response_from(Stream& stream, bool head_request) {
+  task<read_outcome> read_response_from(Stream& stream, bool head_request, std::uint64_t max_body_bytes) {
     parser_.reset();
+    parser_.set_limits(http::parser_limits{.max_body_bytes = max_body_bytes});
     parser_.expect_no_body(head_request);
     eof_ = false;
+    // The buffer grows with the bytes received, never past what the limits allow.
+    const std::size_t most = message_bound(parser_.limits().max_head_bytes, max_body_bytes, read_size);
     for (;;) {
-      http::parse_status status =
-          buffer_.pending_size() > 0 ? parser_.parse(buffer_.pending()) : http::parse_status::need_more;
+      http::parse_status status = buffer_.pending_size() > 0 ? parse() : http::parse_status::need_more;
       while (status == http::parse_status::need_more) {
-        // At least 4 KiB, at most 1 MiB of what the body still needs.
-        buffer_.reserve(static_cast<std::size_t>(
-            std::clamp<std::uint64_t>(parser_.body_bytes_expected(), 4096, 1 << 20)));
+        buffer_.reserve(read_room(buffer_.pending_size(), parser_.body_bytes_expected(), read_size), most);
         const std::span<char> room = buffer_.free_space();
         auto [error, n] = co_await stream.async_read_some(::asio::buffer(room.data(), room.size()),
                                                           ::asio::experimental::as_tuple(use_task));
@@ -142,18 +145,20 @@ class client_connection {
           // ssl::error::stream_truncated instead, which ends no body: that close is not
           // authenticated, so the body may have been cut by someone on the path.)
           eof_ = true;
-          if (parser_.finish(buffer_.pending()) != http::parse_status::complete) {
+          status = parser_.finish(buffer_.pending());
+          if (status != http::parse_status::complete && parser_.error().status != 413) {
             co_return read_outcome{error, {}};
           }
-          status = http::parse_status::complete;
         } else if (error) {
           co_return read_outcome{error, {}};
         } else {
-          status = parser_.parse(buffer_.pending());
+          status = parse();
         }
       }
       if (status == http::parse_status::failed) {
-        co_return read_outcome{std::make_error_code(std::errc::protocol_error), parser_.error().reason};
+        const http::parse_error error = parser_.error();
+        co_return read_outcome{std::make_error_code(error.status == 413 ? std::errc::message_size : std::errc::protocol_error),
+                               error.reason};
       }
       const int code = parser_.status_code();
       if (code >= 200) {
@@ -171,6 +176,15 @@ class client_connection {
   }
 
  private:
+  static constexpr std::size_t read_size = 4096;
+
+  /// Parses what is pending, and reclaims a chunked body's framing (no read is pending now).
+  http::parse_status parse() {
+    const http::parse_status status = parser_.parse(buffer_.pending());
+    buffer_.drop_back(parser_.compact());
+    return status;
+  }
+
   ::asio::any_io_executor executor_;
   read_buffer buffer_;  // received and not yet consumed
   http::response_parser parser_;
@@ -194,7 +208,9 @@ class basic_client_connection : public client_connection {
     return write_to(stream_, head, body);
   }
 
-  task<read_outcome> read_response(bool head_request) final { return read_response_from(stream_, head_request); }
+  task<read_outcome> read_response(bool head_request, std::uint64_t max_body_bytes) final {
+    return read_response_from(stream_, head_request, max_body_bytes);
+  }
 
   void close() noexcept final {
     std::error_code ignored;

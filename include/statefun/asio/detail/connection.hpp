@@ -198,6 +198,9 @@ class connection final : public connection_base,
     for (;;) {
       if (buffer_.pending_size() > 0) {
         const http::parse_status status = parser_.parse(buffer_.pending());
+        if (!reading_) {
+          buffer_.drop_back(parser_.compact());  // a chunked body's framing does not pile up
+        }
         if (status == http::parse_status::failed) {
           co_return status;
         }
@@ -370,13 +373,12 @@ class connection final : public connection_base,
       return;
     }
     if (!in_flight_) {
-      // Nothing looks into the buffer now: it may move. Size the read for what the request
-      // still needs (a large body in a few reads), within the limits.
-      // (Plus some room, so that a read can watch the connection while a function runs.)
-      const std::size_t room = std::min<std::uint64_t>(
-          std::max<std::uint64_t>(read_size, parser_.body_bytes_expected() + watch_size),
-          core_.options().max_body_bytes + read_size);
-      buffer_.reserve(room);
+      // Nothing looks into the buffer now: it may move. It grows with the bytes received, up
+      // to what the request still needs (plus some room, so that a read can watch the
+      // connection while a function runs), never past what the limits allow.
+      const server_options& options = core_.options();
+      buffer_.reserve(read_room(buffer_.pending_size(), parser_.body_bytes_expected() + watch_size, read_size),
+                      message_bound(options.max_head_bytes, options.max_body_bytes, read_size + watch_size));
     }
     const std::span<char> space = buffer_.free_space();
     if (space.empty()) {
