@@ -85,10 +85,12 @@ class storage {
   }
 
   /**
-   * Writes the value; the runtime stores it when the batch completes.
+   * Writes the value; the runtime stores it when the batch completes. `T` comes from the spec
+   * alone, so `value` converts to it: `set(int64_spec, 1111)`, `set(string_spec, "x")`.
    * @throws std::invalid_argument if `spec` is not declared for this function.
    * @throws statefun::type_mismatch if the runtime holds this state under another type name
    *         (writing it would fail the job).
+   * @throws std::invalid_argument if `T` refuses the value (a `std::string` that is not UTF-8).
    */
   template <typed T>
   void set(const value_spec<T>& spec, const std::type_identity_t<T>& value) {

@@ -89,7 +89,9 @@ std::string write_closing_request(const statefun::test::temp_dir& dir) {
 /// TLS `version` ("-tls1_2" or "-tls1_3"), the server checked against the test CA, `session`
 /// ("-sess_out" to save the session to `session_file`, "-sess_in" to offer the one saved), and
 /// the client certificate when `with_client_certificate`. It sends `request_file` and prints
-/// everything until the server closes.
+/// everything until the server closes. (Its exit status says nothing here: OpenSSL 3's s_client
+/// exits 1 when a server closes the TCP connection without a close_notify alert, which is how
+/// the server closes after `Connection: close`.)
 statefun::test::run_result s_client(std::uint16_t port, const std::string& version, const std::string& session,
                                     const std::string& session_file, const std::string& request_file,
                                     bool with_client_certificate) {
@@ -123,7 +125,6 @@ void check_resumption(const tls_options& options, const std::string& version, bo
 
   const auto first = s_client(s.port, version, "-sess_out", session_file, request_file, with_client_certificate);
   INFO("first s_client: " << first.err);
-  CHECK(first.status == statefun::test::exit_status::exited_with(0));
   CHECK(contains(first.out, "New, TLSv1."));
   CHECK(contains(first.out, "HTTP/1.1 200 OK"));
   CHECK(contains(first.out, reply));
@@ -131,7 +132,6 @@ void check_resumption(const tls_options& options, const std::string& version, bo
 
   const auto second = s_client(s.port, version, "-sess_in", session_file, request_file, with_client_certificate);
   INFO("second s_client: " << second.err);
-  CHECK(second.status == statefun::test::exit_status::exited_with(0));
   CHECK(contains(second.out, "Reused, TLSv1."));
   CHECK(contains(second.out, "HTTP/1.1 200 OK"));
   CHECK(contains(second.out, reply));
@@ -291,12 +291,11 @@ TEST_CASE("mtls: a session saved with another listener is declined with a full h
     {
       tls_server elsewhere(f.fns, server_tls(true));
       const auto saved = s_client(elsewhere.port, version, "-sess_out", session_file, request_file, true);
-      REQUIRE(saved.status == statefun::test::exit_status::exited_with(0));
+      REQUIRE(contains(saved.out, "HTTP/1.1 200 OK"));
     }
     tls_server s(f.fns, server_tls(true));
     const auto offered = s_client(s.port, version, "-sess_in", session_file, request_file, true);
     INFO("s_client: " << offered.err);
-    CHECK(offered.status == statefun::test::exit_status::exited_with(0));
     CHECK(contains(offered.out, "New, TLSv1."));
     CHECK(contains(offered.out, expected_reply(f.fns, w1())));
   }

@@ -160,7 +160,7 @@ inline ::asio::ssl::context make_tls_context(const tls_options& options) {
                           [&](std::error_code& error) { context.load_verify_file(options.client_ca, error); });
     context.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   }
-  //detail::enable_session_resumption(context);
+  detail::enable_session_resumption(context);
   return context;
 }
 
