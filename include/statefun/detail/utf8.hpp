@@ -41,11 +41,15 @@ template <class Unsigned>
   const std::size_t n = text.size();
   std::uint64_t bits = 0;
   if (n >= 8) {
-    const char* const last = p + n - 8;
-    for (; p < last; p += 8) {
-      bits |= load_word<std::uint64_t>(p);
+    // Up to 24 bytes (nearly every id and type name) without a loop, which compilers would
+    // vectorise at a cost that only pays for long texts.
+    bits = load_word<std::uint64_t>(p) | load_word<std::uint64_t>(p + n - 8);
+    if (n > 16) {
+      bits |= load_word<std::uint64_t>(p + 8);
+      for (const char* word = p + 16; word < p + n - 8; word += 8) {
+        bits |= load_word<std::uint64_t>(word);
+      }
     }
-    bits |= load_word<std::uint64_t>(last);
   } else if (n >= 4) {
     bits = load_word<std::uint32_t>(p) | load_word<std::uint32_t>(p + n - 4);
   } else if (n > 0) {
