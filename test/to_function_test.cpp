@@ -659,7 +659,10 @@ TEST_CASE("Known fields with an unexpected wire type are skipped as unknown fiel
       } else {
         forms.emplace_back("varint", key(k.number, 0) + varint(300));
       }
-      for (const auto& [form, bytes] : forms) {
+      for (const auto& named : forms) {
+        // (Named variables, not structured bindings: clang 14 cannot capture those in CAPTURE.)
+        const std::string& form = named.first;
+        const std::string& bytes = named.second;
         CAPTURE(where.name);
         CAPTURE(k.number);
         CAPTURE(form);
