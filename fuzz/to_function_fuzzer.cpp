@@ -6,11 +6,14 @@
 //   2. If ours accepts:
 //      a. every view points into the input (zero copy);
 //      b. nanopb accepts too, unless the input holds a bool that nanopb's 32-bit varint reader
-//         refuses (quirk wide_bool, error "varint overflow"), or the input exceeds nanopb's
-//         16-bit limits (a bytes field or repeated field over 65535 entries);
+//         refuses (quirk wide_bool, error "varint overflow"), a known field with another wire
+//         type than its own, which protobuf skips as unknown (quirk mistyped, error "wrong wire
+//         type"), or the input exceeds nanopb's 16-bit limits (a bytes field or repeated field
+//         over 65535 entries);
 //      c. both read the same fields, unless a singular submessage occurs twice (quirk
-//         repeated_submessage: protobuf merges, nanopb keeps the last); strings are compared up
-//         to their first NUL byte, where nanopb's char* strings end;
+//         repeated_submessage: protobuf merges, nanopb keeps the last) or has_value arrives
+//         length-delimited (quirk packed_bool: nanopb reads a packed bool, we skip it); strings
+//         are compared up to their first NUL byte, where nanopb's char* strings end;
 //      d. encode -> decode gives equal views, and encoding those again gives the same bytes
 //         (our output is canonical, so a fixed point);
 //      e. nanopb reads our encoding and agrees with it (there are no quirks in canonical output).
@@ -18,8 +21,8 @@
 //      missing_invocation_batch (nanopb leaves the oneof empty), missing_target (target absent or
 //      without namespace/type in nanopb's reading too, unless repeated_submessage), malformed_varint
 //      (quirk long_varint: nanopb skips over-long unknown varints and sign-extends >32-bit keys),
-//      or wrong_wire_type (quirk packed_bool: nanopb misreads a length-delimited bool). truncated,
-//      length_past_end and invalid_field_number must never be ours alone.
+//      or invalid_utf8 (nanopb does not check strings; protobuf-java does). truncated,
+//      length_past_end, invalid_field_number and wrong_wire_type must never be ours alone.
 // The quirks are found by nb::find_quirks (test/support/nanopb_reference.hpp), an independent
 // walk of the schema; test/to_function_test.cpp checks it on each documented case.
 
@@ -85,6 +88,29 @@ void check_agrees_with_nanopb(const invocation_batch_view& ours, const nb::decod
   require(*theirs == expected, what, "nanopb:\n" + nb::describe(*theirs) + "ours:\n" + nb::describe(expected));
 }
 
+/// True when a string field of `batch` is not UTF-8 (checked with its own loop, the long way).
+bool has_invalid_utf8(const invocation_batch_view& batch) {
+  bool bad = false;
+  auto check = [&bad](std::string_view s) { bad = bad || !statefun::detail::is_valid_utf8(s); };
+  auto address = [&check](const address_view& a) {
+    check(a.namespace_name);
+    check(a.type);
+    check(a.id);
+  };
+  address(batch.target);
+  for (const auto& s : batch.states) {
+    check(s.name);
+    check(s.value.type_name);
+  }
+  for (const auto& i : batch.invocations) {
+    if (i.caller) {
+      address(*i.caller);
+    }
+    check(i.argument.type_name);
+  }
+  return bad;
+}
+
 invocation_batch_view reused;  // decodes every input, to catch state leaking between decodes
 
 }  // namespace
@@ -104,9 +130,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!ref.ok()) {
       // nanopb's 16-bit pb_size_t caps a bytes field and a repeated field at 65535 entries.
       const bool nanopb_limit = size > 65535 && (ref.error() == "bytes overflow" || ref.error() == "too many array entries");
-      require((quirks.wide_bool && ref.error() == "varint overflow") || nanopb_limit, "we accept, nanopb refuses",
-              ref.error());
-    } else if (!quirks.repeated_submessage) {
+      require((quirks.wide_bool && ref.error() == "varint overflow") ||
+                  (quirks.mistyped && ref.error() == "wrong wire type") || nanopb_limit,
+              "we accept, nanopb refuses", ref.error());
+    } else if (!quirks.repeated_submessage && !quirks.packed_bool) {
       // (c) and reads the same.
       check_agrees_with_nanopb(ours, ref, "nanopb reads other fields");
     }
@@ -123,7 +150,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(encoded_again == encoded, "encoding is not a fixed point");
     // (e) nanopb reads our encoding, which has no quirks.
     const auto canonical = nb::find_quirks(encoded);
-    require(!canonical.repeated_submessage && !canonical.wide_bool && !canonical.packed_bool && !canonical.long_varint,
+    require(!canonical.repeated_submessage && !canonical.wide_bool && !canonical.packed_bool && !canonical.long_varint &&
+                !canonical.mistyped,
             "our encoding has a nanopb quirk");
     const nb::decoded_to_function ref_encoded(encoded);
     require(ref_encoded.ok(), "nanopb refuses our encoding", ref_encoded.error());
@@ -149,8 +177,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case errc::malformed_varint:
         require(quirks.long_varint, "malformed_varint that nanopb accepts, with no long varint");
         break;
-      case errc::wrong_wire_type:
-        require(quirks.packed_bool, "wrong_wire_type that nanopb accepts, with no packed bool");
+      case errc::invalid_utf8:
+        // Refused after a complete read: one of the strings read must really not be UTF-8.
+        require(has_invalid_utf8(ours), "invalid_utf8, but every string read is UTF-8");
         break;
       default:
         fail("we refuse a structurally valid input that nanopb accepts",

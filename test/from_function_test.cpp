@@ -471,8 +471,8 @@ TEST_CASE("from_function_view refuses malformed responses") {
       {"a mutation type of -1", hex("a2 06 0d 0a 0b 08 ff ff ff ff ff ff ff ff ff 01"), errc::invalid_mutation_type},
       {"a result longer than the input", hex("a2 06 05 0a 03"), errc::length_past_end},
       {"a mutation longer than the result", hex("a2 06 02 0a 05 12 03 61 62 63"), errc::length_past_end},
-      {"a state name sent as a varint", hex("a2 06 04 0a 02 10 01"), errc::wrong_wire_type},
-      {"a delay sent length-delimited", hex("a2 06 05 1a 03 0a 01 00"), errc::wrong_wire_type},
+      {"a state name cut short", hex("a2 06 06 0a 04 12 05 61 62"), errc::length_past_end},
+      {"a state name that is not UTF-8", hex("a2 06 06 0a 04 12 02 c3 28"), errc::invalid_utf8},
       {"a group", hex("a2 06 02 0b 0c"), errc::wrong_wire_type},
       {"field number 0", hex("aa 06 01 00"), errc::invalid_field_number},
       {"a truncated delay", hex("a2 06 03 1a 01 08"), errc::truncated},
@@ -493,6 +493,28 @@ TEST_CASE("from_function_view refuses malformed responses") {
   CHECK(view.mutations[0].type == mutation_type::modify);
   nb::decoded_from_function ref(ok);
   CHECK(nanopb_view(ref) == view);
+}
+
+TEST_CASE("from_function_view skips known fields with an unexpected wire type, as protobuf-java does") {
+  struct row {
+    const char* name;
+    std::string with;     // a field sent with another wire type
+    std::string without;  // the same response without it
+  };
+  const std::vector<row> rows = {
+      {"a state name sent as a varint", hex("a2 06 04 0a 02 10 01"), hex("a2 06 02 0a 00")},
+      {"a delay sent length-delimited", hex("a2 06 05 1a 03 0a 01 00"), hex("a2 06 02 1a 00")},
+      {"a mutation sent as a varint", hex("a2 06 02 08 01"), hex("a2 06 00")},
+      {"a missing value sent as fixed32", hex("aa 06 05 0d 61 62 63 64"), hex("aa 06 00")},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    from_function_view skipped;
+    from_function_view plain;
+    REQUIRE(skipped.decode(r.with));
+    REQUIRE(plain.decode(r.without));
+    CHECK(skipped == plain);
+  }
 }
 
 TEST_CASE("A response holding both oneof members keeps only the last one") {

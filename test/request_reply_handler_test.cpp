@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <optional>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -395,4 +396,201 @@ TEST_CASE("an exception thrown after a coroutine function suspends fails only th
   const auto e = failure(handler, request("t", "co", "1").invoke("boom"));
   CHECK(e.message().find("late failure") != std::string::npos);
   CHECK(response_to(handler, request("t", "co", "1").invoke("fine"))->messages.size() == 1);
+}
+
+// --- Strings the runtime's protobuf-java must be able to read (UTF-8) ---------------------------
+
+TEST_CASE("strings that are not UTF-8 are refused where the function makes them, naming the field") {
+  struct refusal {
+    const char* what;
+    void (*body)(context&);
+    const char* names;  // what the error must contain
+  };
+  const refusal refusals[] = {
+      {"a target id", [](context& ctx) { ctx.send(statefun::message_to({"t/g", "caf\xE9"}).value(1)); },
+       "the id of an address of 't/g' 'caf\\xe9'"},
+      {"a target id changed after the address was made",
+       [](context& ctx) {
+         statefun::address to{"t/g", "ok"};
+         to.id = "\xC0\x80";
+         ctx.send(statefun::message_to(to).value(1));
+       },
+       "the id of an address of 't/g'"},
+      {"a function type", [](context& ctx) { ctx.send(statefun::message_to({"t/\xFF", "a"}).value(1)); },
+       "type name 't/\\xff' is not valid UTF-8"},
+      {"an egress type", [](context& ctx) { ctx.send_egress(statefun::egress_to("e/\xED\xA0\x80").value(1)); },
+       "type name 'e/\\xed\\xa0\\x80'"},
+      {"a value type", [](context& ctx) { ctx.send(statefun::message_to({"t/g", "a"}).raw_value("v/\x80", "")); },
+       "type name 'v/\\x80'"},
+      {"a cancellation token",
+       [](context& ctx) { ctx.cancel_delayed_message(statefun::cancellation_token{"tok\xF5"}); },
+       "the cancellation token 'tok\\xf5'"},
+      {"a string value", [](context& ctx) { ctx.send(statefun::message_to({"t/g", "a"}).value(std::string("\xC3"))); },
+       "io.statefun.types/string value"},
+      {"a Kafka topic",
+       [](context& ctx) { ctx.send_egress(statefun::kafka_egress{"t/k"}.topic("\xFE").value("v")); },
+       "the Kafka topic of a record to egress 't/k'"},
+      {"a Kafka key",
+       [](context& ctx) { ctx.send_egress(statefun::kafka_egress{"t/k"}.topic("t").key("\xE2\x82").value("v")); },
+       "the Kafka key of a record to egress 't/k'"},
+      {"a Kinesis stream",
+       [](context& ctx) { ctx.send_egress(statefun::kinesis_egress{"t/k"}.stream("\x80").partition_key("p").value("v")); },
+       "the Kinesis stream"},
+      {"a Kinesis partition key",
+       [](context& ctx) { ctx.send_egress(statefun::kinesis_egress{"t/k"}.stream("s").partition_key("\x80").value("v")); },
+       "the Kinesis partition key"},
+      {"a Kinesis explicit hash key",
+       [](context& ctx) {
+         ctx.send_egress(
+             statefun::kinesis_egress{"t/k"}.stream("s").partition_key("p").explicit_hash_key("\x80").value("v"));
+       },
+       "the Kinesis explicit hash key"},
+      {"a string state", [](context& ctx) { ctx.storage().set(label, "\xF4\x90\x80\x80"); }, "not valid UTF-8"},
+  };
+  for (const refusal& r : refusals) {
+    CAPTURE(r.what);
+    statefun::functions fns;
+    fns.bind("t/f", {label}, [&r](context& ctx, const message&) {
+      ctx.send(statefun::message_to({"t/g", "before"}).value(0));  // an effect that must be dropped
+      r.body(ctx);
+    });
+    auto handler = fns.handler();
+    const auto e = failure(handler, request("t", "f", "1").empty_state("label").invoke("x"));
+    CHECK(e.code == errc::function_failed);
+    CHECK_MESSAGE(e.message().find(r.names) != std::string::npos, e.message());
+    CHECK_MESSAGE(e.message().find("not valid UTF-8") != std::string::npos, e.message());
+  }
+}
+
+TEST_CASE("Kafka and Kinesis record values are bytes, sent exactly as given (no UTF-8 check)") {
+  statefun::functions fns;
+  const std::string binary("\xFF\x00\xC0\x80", 4);
+  fns.bind("t/f", [&binary](context& ctx, const message&) {
+    ctx.send_egress(statefun::kafka_egress{"t/k"}.topic("t").key("k\xC3\xA9").value(binary));
+    ctx.send_egress(statefun::kinesis_egress{"t/s"}.stream("s").partition_key("p").value(binary));
+  });
+  auto handler = fns.handler();
+  const auto reply = response_to(handler, request("t", "f", "1").invoke("x"));
+  REQUIRE(reply->egresses.size() == 2);
+  for (const auto& e : reply->egresses) {
+    CHECK(e.argument.value.find(binary) != std::string_view::npos);
+  }
+  CHECK(reply->egresses[0].argument.value.find("k\xC3\xA9") != std::string_view::npos);
+}
+
+TEST_CASE("a request with a string that is not UTF-8 is a decode error naming the field, and nothing runs") {
+  struct row {
+    const char* what;
+    request r;
+    const char* field;
+  };
+  const std::optional<statefun::codec::address_view> bad_caller =
+      statefun::codec::address_view{"t", "g", "\xED\xBF\xBF"};
+  std::vector<row> rows;
+  rows.reserve(6);  // a request holds views into its own strings: keep the rows where they are
+  rows.push_back({"the target namespace", request("t\x80", "f", "1"), "target.namespace"});
+  rows.push_back({"the target id", request("t", "f", "\xC1\xBF"), "target.id"});
+  rows.push_back({"a state name", std::move(request("t", "f", "1").empty_state("\xF8")), "state.state_name"});
+  rows.push_back({"a state's type name",
+                  std::move(request("t", "f", "1").raw_state("label", "io.statefun.types/string\xFF", "")),
+                  "state.state_value.typename"});
+  rows.push_back({"a caller id (echoed by reply)", std::move(request("t", "f", "1").invoke("x", bad_caller)),
+                  "invocation.caller.id"});
+  rows.push_back({"an argument's type name",
+                  std::move(request("t", "f", "1").raw_invoke({"t/\xE0\x80\x80", true, ""})),
+                  "invocation.argument.typename"});
+  for (auto& r : rows) {
+    CAPTURE(r.what);
+    bool ran = false;
+    statefun::functions fns;
+    fns.bind("t/f", [&ran](context& ctx, const message&) {
+      ran = true;
+      if (ctx.caller()) {
+        ctx.reply(1);
+      }
+    });
+    auto handler = fns.handler();
+    const auto e = failure(handler, r.r);
+    CHECK(e.code == errc::invalid_utf8);
+    CHECK_MESSAGE(e.message().find(r.field) != std::string::npos, e.message());
+    CHECK_FALSE(ran);
+  }
+}
+
+// --- The protocol details of the official SDKs ---------------------------------------------------
+
+TEST_CASE("a state listed twice in a request reads as its last entry, as in the Python and Go SDKs") {
+  std::optional<std::int32_t> read;
+  statefun::functions fns;
+  fns.bind("t/f", {count}, [&read](context& ctx, const message&) { read = ctx.storage().get(count); });
+  auto handler = fns.handler();
+  (void)response_to(handler, request("t", "f", "1").state("count", 1).state("count", 2).invoke("x"));
+  CHECK(read == 2);
+  (void)response_to(handler, request("t", "f", "1").state("count", 3).empty_state("count").invoke("x"));
+  CHECK(read == std::nullopt);
+}
+
+TEST_CASE("a state value with an empty type name is checked against the declared type like any other") {
+  statefun::functions fns;
+  fns.bind("t/f", {count}, [](context& ctx, const message&) { (void)ctx.storage().get(count); });
+  auto handler = fns.handler();
+  const auto e = failure(handler, request("t", "f", "1").raw_state("count", "", "\x0d\x01\x00\x00\x00").invoke("x"));
+  CHECK(e.code == errc::function_failed);
+  CHECK_MESSAGE(e.message().find("held by the runtime as ''") != std::string::npos, e.message());
+  // Without a value there is no type to check: the state reads as absent and can be written.
+  statefun::functions writes;
+  std::optional<std::int32_t> read;
+  writes.bind("t/f", {count}, [&read](context& ctx, const message&) {
+    read = ctx.storage().get(count);
+    ctx.storage().set(count, 5);
+  });
+  auto writer = writes.handler();
+  statefun::codec::invocation_batch_view batch;
+  request no_value("t", "f", "1");
+  no_value.invoke("x");
+  const std::string plain = no_value.bytes();
+  REQUIRE(static_cast<bool>(batch.decode(plain)));
+  batch.states.push_back({"count", true, {"", false, {}}});
+  std::string bytes;
+  batch.encode(bytes);
+  const auto result = writer.handle_sync(bytes);
+  REQUIRE(result.has_value());
+  CHECK(read == std::nullopt);
+  CHECK(response(*result).mutation_value<std::int32_t>(0) == 5);
+}
+
+TEST_CASE("storage().set deduces the value type from the spec alone, and writes its bytes") {
+  static constexpr statefun::value_spec<std::int64_t> total{"total"};
+  static constexpr statefun::value_spec<std::string> name{"name"};
+  static constexpr statefun::value_spec<double> ratio{"ratio"};
+  statefun::functions fns;
+  fns.bind("t/f", {total, name, ratio}, [](context& ctx, const message&) {
+    ctx.storage().set(total, 1111);  // an int literal for an int64 spec
+    ctx.storage().set(name, "x");    // a string literal for a std::string spec
+    ctx.storage().set(ratio, 1);     // an int for a double spec
+  });
+  auto handler = fns.handler();
+  const auto reply = response_to(
+      handler, request("t", "f", "1").empty_state("total").empty_state("name").empty_state("ratio").invoke("x"));
+  REQUIRE(reply->mutations.size() == 3);
+  CHECK(reply->mutations[0].value.type_name == "io.statefun.types/long");
+  CHECK(reply->mutations[0].value.value == std::string_view("\x09\x57\x04\x00\x00\x00\x00\x00\x00", 9));
+  CHECK(reply->mutations[1].value.type_name == "io.statefun.types/string");
+  CHECK(reply->mutations[1].value.value == "\x0a\x01x");
+  CHECK(reply.mutation_value<double>(2) == 1.0);
+}
+
+TEST_CASE("empty ids are served and sent: the runtime routes a Kafka record with key \"\" to id \"\"") {
+  std::string seen = "(not run)";
+  statefun::functions fns;
+  fns.bind("t/f", [&seen](context& ctx, const message&) {
+    seen = ctx.self().id;
+    ctx.send(statefun::message_to({"t/g", ""}).value(1));
+  });
+  auto handler = fns.handler();
+  const auto reply = response_to(handler, request("t", "f", "").invoke("x"));
+  CHECK(seen.empty());
+  REQUIRE(reply->messages.size() == 1);
+  CHECK(reply->messages[0].target.id.empty());
+  CHECK(reply->messages[0].target.type == "g");
 }

@@ -4,6 +4,7 @@
 /// `cancellation_token`: the name under which a delayed message can be cancelled.
 
 #include <statefun/config.hpp>
+#include <statefun/detail/utf8.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -14,15 +15,17 @@ namespace statefun::inline v0 {
 /**
  * Names a delayed message so that `context::cancel_delayed_message` can cancel it.
  *
- * The runtime fails the job on an empty token, so an empty one is refused here.
+ * The runtime fails the job on an empty token, and cannot read one that is not UTF-8, so such
+ * tokens are refused here.
  */
 class cancellation_token {
  public:
-  /// @throws std::invalid_argument if `token` is empty.
+  /// @throws std::invalid_argument if `token` is empty or not valid UTF-8.
   explicit cancellation_token(std::string token) : token_(std::move(token)) {
     if (token_.empty()) {
       throw std::invalid_argument("statefun: a cancellation token must not be empty");
     }
+    detail::require_utf8(token_, "the cancellation token");
   }
 
   [[nodiscard]] const std::string& str() const noexcept { return token_; }

@@ -6,6 +6,7 @@
 
 #include <statefun/detail/encoded_value.hpp>
 #include <statefun/detail/fields.hpp>
+#include <statefun/detail/utf8.hpp>
 #include <statefun/detail/wire.hpp>
 #include <statefun/type_name.hpp>
 
@@ -70,8 +71,9 @@ concept record_value = !std::is_null_pointer_v<V> &&
                        (std::is_convertible_v<const V&, std::string_view> ||
                         std::is_convertible_v<const V&, byte_span> || sendable<V>);
 
-/// Appends `value` as Kafka's own serializers would: strings as UTF-8, bytes as they are,
-/// int32/int64/float/double big-endian, and any other typed value in its StateFun encoding.
+/// Appends `value` as Kafka's own serializers would: strings and bytes exactly as given (the
+/// record's value is protobuf `bytes`: no UTF-8 check), int32/int64/float/double big-endian,
+/// and any other typed value in its StateFun encoding.
 template <record_value V>
 void append_record_value(const V& value, std::string& out) {
   auto big_endian = [&out](auto bits) {
@@ -97,6 +99,12 @@ void append_record_value(const V& value, std::string& out) {
   }
 }
 
+/// Throws `std::invalid_argument` naming `what` and the egress unless `value` is valid UTF-8:
+/// the record's `string` fields must be, or the runtime cannot read the response.
+inline void require_utf8_field(std::string_view value, const char* what, const type_name& egress) {
+  require_utf8(value, [what, &egress] { return std::string(what) + " of a record to egress '" + egress.str() + "'"; });
+}
+
 inline void require_non_empty(std::string_view value, const char* what, const type_name& egress) {
   if (value.empty()) {
     throw std::invalid_argument("statefun: " + std::string(what) + " of a record to egress '" +
@@ -109,6 +117,9 @@ inline void require_non_empty(std::string_view value, const char* what, const ty
 /**
  * A record for a Kafka egress (`io.statefun.kafka.v1/egress`): topic, optional key, value.
  *
+ * The topic and the key are protobuf `string`s: they must be UTF-8, and a setter refuses
+ * anything else. The value is `bytes`: it is sent exactly as given (see `append_record_value`).
+ *
  * **Example**:
  * @code
  * ctx.send_egress(statefun::kafka_egress{"example/greets"}.topic("seen").key(user).value(count));
@@ -118,12 +129,16 @@ class kafka_egress {
  public:
   explicit kafka_egress(type_name egress) : egress_(std::move(egress)) {}
 
+  /// @throws std::invalid_argument if `topic` is not valid UTF-8.
   [[nodiscard]] kafka_egress&& topic(std::string topic) && {
+    detail::require_utf8_field(topic, "the Kafka topic", egress_);
     topic_ = std::move(topic);
     return std::move(*this);
   }
   /// The record key as UTF-8; an empty key means a null key.
+  /// @throws std::invalid_argument if `key` is not valid UTF-8.
   [[nodiscard]] kafka_egress&& key(std::string key) && {
+    detail::require_utf8_field(key, "the Kafka key", egress_);
     key_ = std::move(key);
     return std::move(*this);
   }
@@ -161,20 +176,29 @@ class kafka_egress {
 /**
  * A record for a Kinesis egress (`io.statefun.kinesis.v1/egress`): stream, partition key,
  * optional explicit hash key, value.
+ *
+ * The stream and both keys are protobuf `string`s: they must be UTF-8, and a setter refuses
+ * anything else. The value is `bytes`: it is sent exactly as given.
  */
 class kinesis_egress {
  public:
   explicit kinesis_egress(type_name egress) : egress_(std::move(egress)) {}
 
+  /// @throws std::invalid_argument if `stream` is not valid UTF-8.
   [[nodiscard]] kinesis_egress&& stream(std::string stream) && {
+    detail::require_utf8_field(stream, "the Kinesis stream", egress_);
     stream_ = std::move(stream);
     return std::move(*this);
   }
+  /// @throws std::invalid_argument if `key` is not valid UTF-8.
   [[nodiscard]] kinesis_egress&& partition_key(std::string key) && {
+    detail::require_utf8_field(key, "the Kinesis partition key", egress_);
     partition_key_ = std::move(key);
     return std::move(*this);
   }
+  /// @throws std::invalid_argument if `key` is not valid UTF-8.
   [[nodiscard]] kinesis_egress&& explicit_hash_key(std::string key) && {
+    detail::require_utf8_field(key, "the Kinesis explicit hash key", egress_);
     explicit_hash_key_ = std::move(key);
     return std::move(*this);
   }

@@ -19,8 +19,9 @@ enum class errc {
   truncated = 1,
   /// A varint runs past ten bytes, or does not fit the field it is read into.
   malformed_varint,
-  /// A field arrives with a wire type it cannot have (for example a string sent as a varint),
-  /// or uses a wire type that proto3 does not allow (groups, or the reserved types 6 and 7).
+  /// A field uses a wire type that proto3 does not allow (groups, or the reserved types 6 and
+  /// 7). (A known field that arrives with another allowed wire type, such as a string sent as a
+  /// varint, is skipped as an unknown field, as protobuf parsers do.)
   wrong_wire_type,
   /// A length-delimited field claims more bytes than are left in its enclosing message.
   length_past_end,
@@ -38,6 +39,9 @@ enum class errc {
   function_failed,
   /// A `FromFunction` state mutation with a mutation type other than DELETE or MODIFY.
   invalid_mutation_type,
+  /// A protobuf `string` field (an address, a type name, a state name, a token...) that is not
+  /// well-formed UTF-8, which protobuf-java (the runtime's parser) refuses.
+  invalid_utf8,
 };
 
 /// The `std::error_category` of `statefun::errc`.
@@ -57,6 +61,7 @@ inline const std::error_category& error_category() noexcept {
         case errc::unknown_function: return "unknown function type";
         case errc::function_failed: return "function failed";
         case errc::invalid_mutation_type: return "unknown state mutation type";
+        case errc::invalid_utf8: return "protobuf string field is not valid UTF-8";
       }
       return "unknown statefun error";
     }

@@ -30,7 +30,11 @@ class outgoing_message {
 /// The first half of `message_to(target).value(v)`.
 class message_builder {
  public:
-  explicit message_builder(address target) : target_(std::move(target)) {}
+  /// @throws std::invalid_argument if the target's id is not valid UTF-8 (it may have been
+  ///         changed since the address was made).
+  explicit message_builder(address target) : target_(std::move(target)) {
+    address::check_id(target_.type, target_.id);
+  }
 
   /**
    * The message, carrying `v` as its StateFun type (string literals travel as strings).

@@ -141,16 +141,21 @@ class request_reply_handler {
       }
       cell.incoming_present = sent->holds_value();
       cell.incoming_type = sent->has_state_value ? sent->value.type_name : std::string_view{};
-      cell.incoming_type_matches = cell.incoming_type.empty() || cell.incoming_type == cell.declared_type;
+      // A value is checked against the declared type whatever its type name, "" included (as
+      // the official SDKs do); only a state without a value carries no type to check.
+      cell.incoming_type_matches =
+          cell.incoming_type == cell.declared_type || (cell.incoming_type.empty() && !cell.incoming_present);
       cell.incoming_value = sent->value.value;
     }
     return missing_.empty();
   }
 
+  /// The state `name` as the request sent it: its last entry, should it be listed twice (the
+  /// Python and Go SDKs index the states by name, so the last one wins there too).
   [[nodiscard]] const codec::state_view* find_state(std::string_view name) const noexcept {
-    for (const codec::state_view& state : batch_.states) {
-      if (state.name == name) {
-        return &state;
+    for (auto state = batch_.states.rbegin(); state != batch_.states.rend(); ++state) {
+      if (state->name == name) {
+        return &*state;
       }
     }
     return nullptr;

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace statefun::inline v0 {
 
@@ -29,7 +30,8 @@ struct state_cell {
   std::string_view incoming_type;
   std::string_view incoming_value;
   bool incoming_present = false;
-  /// `incoming_type` is empty or equals `declared_type` (compared once per batch).
+  /// `incoming_type` equals `declared_type`, or there is no incoming value (compared once per
+  /// batch).
   bool incoming_type_matches = true;
   change changed = change::none;
   /// The encoded value written in this batch (when `changed == modified`).
@@ -83,13 +85,15 @@ class storage {
   }
 
   /**
-   * Writes the value; the runtime stores it when the batch completes.
+   * Writes the value; the runtime stores it when the batch completes. `T` comes from the spec
+   * alone, so `value` converts to it: `set(int64_spec, 1111)`, `set(string_spec, "x")`.
    * @throws std::invalid_argument if `spec` is not declared for this function.
    * @throws statefun::type_mismatch if the runtime holds this state under another type name
    *         (writing it would fail the job).
+   * @throws std::invalid_argument if `T` refuses the value (a `std::string` that is not UTF-8).
    */
   template <typed T>
-  void set(const value_spec<T>& spec, const T& value) {
+  void set(const value_spec<T>& spec, const std::type_identity_t<T>& value) {
     detail::state_cell& cell = find(spec.name(), spec.type_name());
     check_incoming_type(cell, "written");
     cell.pending.clear();

@@ -12,6 +12,7 @@
 /// use StateFun's wrapper messages, byte for byte as the official SDKs write them.
 /// `json.hpp` and `protobuf.hpp` add the two common families of user types.
 
+#include <statefun/detail/utf8.hpp>
 #include <statefun/detail/wire.hpp>
 #include <statefun/type_name.hpp>
 
@@ -187,16 +188,26 @@ struct type<double> {
 
 /// `io.statefun.types/string` read without a copy: the view points into the message it came
 /// from and lives as long as that message. Use it for reading messages and for sending.
+///
+/// The wrapper's field is a protobuf `string`: UTF-8 only, both ways (the other SDKs' protobuf
+/// parsers refuse anything else).
 template <>
 struct type<std::string_view> {
   static constexpr std::string_view name() noexcept { return "io.statefun.types/string"; }
+  /// @throws std::invalid_argument if `value` is not valid UTF-8.
   static void encode(std::string_view value, std::string& out) {
+    detail::require_utf8(value, "the io.statefun.types/string value");
     detail::wire_writer(out, detail::string_field_size(1, value.size())).string_field(1, value);
   }
+  /// @throws statefun::decode_error if the bytes are malformed or the text is not UTF-8.
   static std::string_view decode(std::string_view bytes) {
     std::string_view value;
     detail::read_wrapper(bytes, detail::wire_type::length_delimited, name(),
                          [&](detail::wire_reader& r) { r.read_bytes(value); });
+    if (!detail::is_valid_utf8(value)) {
+      throw decode_error("statefun: malformed io.statefun.types/string value: not valid UTF-8 at byte " +
+                         std::to_string(detail::first_invalid_utf8(value)) + " of the text");
+    }
     return value;
   }
 };

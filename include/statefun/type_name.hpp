@@ -5,6 +5,7 @@
 /// value types.
 
 #include <statefun/config.hpp>
+#include <statefun/detail/utf8.hpp>
 
 #include <compare>
 #include <cstddef>
@@ -18,7 +19,8 @@ namespace statefun::inline v0 {
  * A validated `namespace/name` pair, such as `example/greeter` or `io.statefun.types/int`.
  *
  * The runtime splits type names at `/` and fails the whole job unless it finds exactly two
- * non-empty parts, so a bad name is refused here, where the mistake is made.
+ * non-empty parts, and refuses a response whose strings are not UTF-8, so a bad name is refused
+ * here, where the mistake is made.
  *
  * **Example**:
  * @code
@@ -30,6 +32,9 @@ class type_name {
  public:
   /// Why `text` is not a valid type name, or an empty view if it is one.
   [[nodiscard]] static constexpr std::string_view problem(std::string_view text) noexcept {
+    if (!detail::is_valid_utf8(text)) {
+      return "is not valid UTF-8";
+    }
     const std::size_t slash = text.rfind('/');
     if (slash == std::string_view::npos) {
       return "has no '/' between namespace and name";
@@ -53,31 +58,33 @@ class type_name {
   /// Throws `std::invalid_argument` naming `text` unless it is a valid type name.
   static void check(std::string_view text) {
     if (const auto why = problem(text); !why.empty()) {
-      throw std::invalid_argument("statefun: type name '" + std::string(text) + "' " +
+      throw std::invalid_argument("statefun: type name '" + detail::escaped(text) + "' " +
                                   std::string(why));
     }
   }
 
   /**
    * @param text `namespace/name`.
-   * @throws std::invalid_argument if `text` is not exactly two non-empty parts split by `/`.
+   * @throws std::invalid_argument if `text` is not exactly two non-empty parts split by `/`,
+   *         or is not valid UTF-8.
    */
   type_name(std::string_view text) : text_(text), slash_(text.rfind('/')) { check(text); }
   type_name(const char* text) : type_name(std::string_view(text)) {}
   type_name(const std::string& text) : type_name(std::string_view(text)) {}
 
-  /// @throws std::invalid_argument if either part is empty or holds a `/`.
+  /// @throws std::invalid_argument if either part is empty, holds a `/` or is not UTF-8.
   type_name(std::string_view namespace_name, std::string_view name)
       : type_name(join(namespace_name, name)) {}
 
   /**
    * Replaces the value with `namespace_name/name`, reusing the storage already held.
-   * @return false (and no change) if either part is empty or holds a `/`.
+   * @return false (and no change) if either part is empty, holds a `/` or is not UTF-8.
    */
   bool try_assign(std::string_view namespace_name, std::string_view name) {
     if (namespace_name.empty() || name.empty() ||
         namespace_name.find('/') != std::string_view::npos ||
-        name.find('/') != std::string_view::npos) {
+        name.find('/') != std::string_view::npos || !detail::is_valid_utf8(namespace_name) ||
+        !detail::is_valid_utf8(name)) {
       return false;
     }
     text_.assign(namespace_name).append(1, '/').append(name);

@@ -13,11 +13,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "asio/certificates.hpp"
 #include "asio/server_support.hpp"
 #include "support/doctest.hpp"
 #include "support/files.hpp"
+#include "support/process.hpp"
 
 using statefun::asio::http_server;
 using statefun::asio::listen_tls;
@@ -72,6 +74,67 @@ std::string startup_error(const tls_options& options) {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+/// Writes W1 as the runtime posts it, but with `Connection: close` (so that the server closes
+/// once it has answered and s_client exits), to a file in `dir`; returns its path.
+std::string write_closing_request(const statefun::test::temp_dir& dir) {
+  std::string request = runtime_post(w1());
+  const std::string keep_alive = "Connection: keep-alive";
+  request.replace(request.find(keep_alive), keep_alive.size(), "Connection: close");
+  return dir.write("request", request);
+}
+
+/// One `openssl s_client` connection to `port` (a real process, as a client program would be):
+/// TLS `version` ("-tls1_2" or "-tls1_3"), the server checked against the test CA, `session`
+/// ("-sess_out" to save the session to `session_file`, "-sess_in" to offer the one saved), and
+/// the client certificate when `with_client_certificate`. It sends `request_file` and prints
+/// everything until the server closes. (Its exit status says nothing here: OpenSSL 3's s_client
+/// exits 1 when a server closes the TCP connection without a close_notify alert, which is how
+/// the server closes after `Connection: close`.)
+statefun::test::run_result s_client(std::uint16_t port, const std::string& version, const std::string& session,
+                                    const std::string& session_file, const std::string& request_file,
+                                    bool with_client_certificate) {
+  const auto& c = test_certificates();
+  std::vector<std::string> argv = {statefun::test::openssl_program(),
+                                   "s_client",
+                                   "-connect",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   version,
+                                   "-CAfile",
+                                   c.ca,
+                                   "-verify_return_error",
+                                   "-ign_eof",  // stdin's end is not the end: wait for the answer
+                                   session,
+                                   session_file};
+  if (with_client_certificate) {
+    argv.insert(argv.end(), {"-cert", c.client_cert, "-key", c.client_key});
+  }
+  return statefun::test::run(argv, statefun::test::hang_guard, request_file);
+}
+
+/// Connects twice with `openssl s_client`, the second time offering the session saved by the
+/// first, and checks that both requests are answered and the second handshake resumed.
+void check_resumption(const tls_options& options, const std::string& version, bool with_client_certificate) {
+  test_functions f;
+  tls_server s(f.fns, options);
+  const statefun::test::temp_dir dir;
+  const std::string request_file = write_closing_request(dir);
+  const std::string session_file = dir / "session.pem";
+  const std::string reply = expected_reply(f.fns, w1());
+
+  const auto first = s_client(s.port, version, "-sess_out", session_file, request_file, with_client_certificate);
+  INFO("first s_client: " << first.err);
+  CHECK(contains(first.out, "New, TLSv1."));
+  CHECK(contains(first.out, "HTTP/1.1 200 OK"));
+  CHECK(contains(first.out, reply));
+  REQUIRE(std::filesystem::exists(session_file));
+
+  const auto second = s_client(s.port, version, "-sess_in", session_file, request_file, with_client_certificate);
+  INFO("second s_client: " << second.err);
+  CHECK(contains(second.out, "Reused, TLSv1."));
+  CHECK(contains(second.out, "HTTP/1.1 200 OK"));
+  CHECK(contains(second.out, reply));
 }
 
 }  // namespace
@@ -197,6 +260,45 @@ TEST_CASE("mtls: a refused handshake is reported in the server's log") {
   CHECK(good.exchange(runtime_post(w1())).status == 200);
   // server_options::log promises "failed TLS handshakes" among what an operator must see.
   CHECK_FALSE(s.server.log().empty());
+}
+
+TEST_CASE("tls: a client that reconnects with its saved session resumes it and is answered") {
+  if (!have_openssl()) {
+    return;
+  }
+  SUBCASE("TLS 1.2 (session id)") { check_resumption(server_tls(), "-tls1_2", false); }
+  SUBCASE("TLS 1.3 (ticket)") { check_resumption(server_tls(), "-tls1_3", false); }
+}
+
+TEST_CASE("mtls: a client that reconnects with its saved session resumes it and is answered") {
+  if (!have_openssl()) {
+    return;
+  }
+  SUBCASE("TLS 1.2 (session id)") { check_resumption(server_tls(true), "-tls1_2", true); }
+  SUBCASE("TLS 1.3 (ticket)") { check_resumption(server_tls(true), "-tls1_3", true); }
+}
+
+TEST_CASE("mtls: a session saved with another listener is declined with a full handshake, and answered") {
+  if (!have_openssl()) {
+    return;
+  }
+  test_functions f;
+  const statefun::test::temp_dir dir;
+  const std::string request_file = write_closing_request(dir);
+  const std::string session_file = dir / "session.pem";
+  for (const std::string version : {"-tls1_2", "-tls1_3"}) {
+    CAPTURE(version);
+    {
+      tls_server elsewhere(f.fns, server_tls(true));
+      const auto saved = s_client(elsewhere.port, version, "-sess_out", session_file, request_file, true);
+      REQUIRE(contains(saved.out, "HTTP/1.1 200 OK"));
+    }
+    tls_server s(f.fns, server_tls(true));
+    const auto offered = s_client(s.port, version, "-sess_in", session_file, request_file, true);
+    INFO("s_client: " << offered.err);
+    CHECK(contains(offered.out, "New, TLSv1."));
+    CHECK(contains(offered.out, expected_reply(f.fns, w1())));
+  }
 }
 
 TEST_CASE("tls: unusable certificates fail at startup with an error that names the file") {

@@ -355,6 +355,31 @@ TEST_CASE("rule 16: mutating an unregistered state, or writing a value of anothe
   }
 }
 
+TEST_CASE("a response with a string that is not UTF-8 fails the run, naming the field, as protobuf-java would") {
+  SUBCASE("a message's target id") {
+    scripted s;
+    s.send("a", "1");
+    s.rt.drain();
+    s.fn->reply(answer{}.send("test", "fn", "caf\xE9", "test/text", "v").bytes());
+    CHECK_THROWS_WITH_AS(s.rt.drain(), doctest::Contains("outgoing_messages.target.id"), local::job_failure);
+  }
+  SUBCASE("a cancellation token") {
+    scripted s;
+    s.send("a", "1");
+    s.rt.drain();
+    s.fn->reply(answer{}.cancel("\xED\xA0\x80").bytes());
+    CHECK_THROWS_WITH_AS(s.rt.drain(), doctest::Contains("delayed_invocations.cancellation_token"),
+                         local::job_failure);
+  }
+  SUBCASE("an egress type") {
+    scripted s;
+    s.send("a", "1");
+    s.rt.drain();
+    s.fn->reply(answer{}.egress("test", "out\xFF", "test/text", "v").bytes());
+    CHECK_THROWS_WITH_AS(s.rt.drain(), doctest::Contains("not valid UTF-8"), local::job_failure);
+  }
+}
+
 TEST_CASE("rule 17: state TTL after write, after invoke and never, on the processing-time clock") {
   scripted s;
   s.send("a", "1");
@@ -574,6 +599,25 @@ TEST_CASE("rule 21: a record for an unknown egress, or not a KafkaProducerRecord
     s.fn->reply(answer{}.egress("test", "kafka", "test/text", "x").bytes());
     CHECK_THROWS_WITH_AS(s.rt.drain(), doctest::Contains("takes type.googleapis.com/io.statefun.sdk.egress.KafkaProducerRecord"),
                          local::job_failure);
+  }
+  SUBCASE("a Kafka topic that is not UTF-8 (protobuf-java would not parse the record)") {
+    scripted s;
+    s.rt.add_egress({.kind = local::egress_kind::kafka, .id = "test/kafka"});
+    s.send("a", "1");
+    s.rt.drain();
+    const std::string record = "\x12\x01v\x1a\x02\xC3\x28";  // value_bytes "v", topic C3 28
+    s.fn->reply(answer{}.egress("test", "kafka", statefun::kafka_egress::record_type, record).bytes());
+    CHECK_THROWS_WITH_AS(s.rt.drain(), doctest::Contains("does not parse (malformed, or a topic or key that is not UTF-8)"),
+                         local::job_failure);
+  }
+  SUBCASE("a Kinesis partition key that is not UTF-8") {
+    scripted s;
+    s.rt.add_egress({.kind = local::egress_kind::kinesis, .id = "test/kinesis"});
+    s.send("a", "1");
+    s.rt.drain();
+    const std::string record = "\x0a\x01\xFF\x12\x01v\x1a\x01s";  // partition key FF, value "v", stream "s"
+    s.fn->reply(answer{}.egress("test", "kinesis", statefun::kinesis_egress::record_type, record).bytes());
+    CHECK_THROWS_WITH_AS(s.rt.drain(), doctest::Contains("that is not UTF-8"), local::job_failure);
   }
 }
 

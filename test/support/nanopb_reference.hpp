@@ -409,8 +409,11 @@ struct to_function_quirks {
   /// protobuf reads a bool as any 64-bit varint.
   bool wide_bool = false;
   /// `has_value` arrives length-delimited: nanopb takes that for a packed bool and misreads the
-  /// length as the value; we refuse it (wrong_wire_type).
+  /// length as the value; protobuf (and we) skip it as an unknown field.
   bool packed_bool = false;
+  /// A known field arrives with another wire type than its own: nanopb refuses it ("wrong wire
+  /// type"), protobuf (and we) skip it as an unknown field.
+  bool mistyped = false;
   /// A key that does not fit 32 bits, or an unknown varint longer than ten bytes or whose tenth
   /// byte is above 1: nanopb skips or sign-extends these, we refuse them (malformed_varint).
   bool long_varint = false;
@@ -470,6 +473,13 @@ inline void find_quirks(std::string_view in, to_function_part part, to_function_
       return;
     }
     const bool is_has_value = part == p::typed_value && number == 2;
+    // Every known field is a message or a string (length-delimited), except has_value.
+    const bool known = (part == p::to_function && number == 100) ||
+                       (part != p::to_function && number >= 1 &&
+                        number <= (part == p::state || part == p::invocation ? 2u : 3u));
+    if (known && type != (is_has_value ? 0u : 2u)) {
+      q.mistyped = true;
+    }
     switch (type) {
       case 0: {
         const std::string_view at = in;

@@ -109,13 +109,14 @@ inline std::string command_line(const std::vector<std::string>& argv) {
 }
 
 /**
- * Starts `argv` (argv[0] is looked up in PATH if it has no '/') with stdin on /dev/null, stdout
+ * Starts `argv` (argv[0] is looked up in PATH if it has no '/') with stdin on `input`, stdout
  * on `out` and stderr on `err` (-1: the test's own). Signals the child needs to see with their
  * default meaning (SIGINT, SIGTERM, SIGPIPE...) are reset and none is blocked, whatever the
  * test process did with them. With `new_session` the child has no controlling terminal: a
  * program that would prompt there (OpenSSL asking for a passphrase) cannot wait for a person.
  */
-inline ::pid_t spawn(const std::vector<std::string>& argv, int out, int err, bool new_session) {
+inline ::pid_t spawn(const std::vector<std::string>& argv, int out, int err, bool new_session,
+                     const std::string& input = "/dev/null") {
   if (argv.empty()) {
     throw std::invalid_argument("spawn: no program");
   }
@@ -127,7 +128,7 @@ inline ::pid_t spawn(const std::vector<std::string>& argv, int out, int err, boo
 
   ::posix_spawn_file_actions_t actions;
   ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_addopen(&actions, 0, input.c_str(), O_RDONLY, 0);
   ::posix_spawn_file_actions_adddup2(&actions, out, 1);
   if (err >= 0) {
     ::posix_spawn_file_actions_adddup2(&actions, err, 2);
@@ -229,15 +230,17 @@ struct run_result {
 
 /**
  * Runs `argv` to completion and captures its stdout and stderr. It runs in a session of its
- * own, without a controlling terminal, so that nothing it does can wait for someone to type.
+ * own, without a controlling terminal, so that nothing it does can wait for someone to type;
+ * its stdin is the file `input`.
  * @throws std::runtime_error It ran longer than `bound` (it is killed).
  * @throws std::system_error It could not be started.
  */
 inline run_result run(const std::vector<std::string>& argv,
-                      std::chrono::milliseconds bound = hang_guard) {
+                      std::chrono::milliseconds bound = hang_guard,
+                      const std::string& input = "/dev/null") {
   detail::pipe_ends out = detail::make_pipe();
   detail::pipe_ends err = detail::make_pipe();
-  const ::pid_t pid = detail::spawn(argv, out.write.get(), err.write.get(), true);
+  const ::pid_t pid = detail::spawn(argv, out.write.get(), err.write.get(), true, input);
   out.write.reset();
   err.write.reset();
 

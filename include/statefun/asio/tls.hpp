@@ -83,6 +83,37 @@ inline void set_key_password(::asio::ssl::context& context, std::string password
       [password = std::move(password)](std::size_t, ::asio::ssl::context::password_purpose) { return password; });
 }
 
+/// How long a server keeps a session resumable: OpenSSL's own default for TLS, stated here so
+/// that it does not change under us (Java's client caches sessions for 24 hours, and simply
+/// falls back to a full handshake when the server no longer knows one).
+inline constexpr long session_lifetime_seconds = 2 * 60 * 60;
+
+/// The most TLS 1.2 sessions a listener remembers (a few KiB each at most, since a session holds
+/// the client's certificate): the runtime's task managers hold a few connections each, so this is far more than
+/// a cluster needs and bounds what clients can make the server keep. (TLS 1.3 tickets are
+/// stateless: the server keeps nothing for them.)
+inline constexpr long session_cache_size = 4096;
+
+/**
+ * Lets clients resume sessions: TLS 1.2 session ids from the server's cache, TLS 1.3 tickets
+ * (OpenSSL's default, two per handshake, encrypted with a key of this context alone).
+ *
+ * The session id context is what matters: without one, OpenSSL refuses to resume a session
+ * whose client was verified (mutual TLS) with a fatal internal_error alert ("session id context
+ * uninitialized"), and Java offers its cached session on every new connection. A resumed
+ * session keeps the client certificate verified in its full handshake. One constant serves every
+ * listener: sessions and ticket keys belong to one context, so a session from another listener
+ * (another set of certificates) is never resumed here, only declined with a full handshake.
+ */
+inline void enable_session_resumption(::asio::ssl::context& context) {
+  static constexpr unsigned char session_context[] = "statefun-cpp";
+  SSL_CTX* native = context.native_handle();
+  SSL_CTX_set_session_id_context(native, session_context, sizeof session_context - 1);
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_sess_set_cache_size(native, session_cache_size);
+  SSL_CTX_set_timeout(native, session_lifetime_seconds);
+}
+
 }  // namespace detail
 
 /**
@@ -103,8 +134,9 @@ struct tls_options {
 };
 
 /**
- * An `asio::ssl::context` for a server: TLS 1.2 or later, the chain, the key and (when
- * `client_ca` is set) required client certificates.
+ * An `asio::ssl::context` for a server: TLS 1.2 or later, the chain, the key, (when
+ * `client_ca` is set) required client certificates, and session resumption (TLS 1.2 session ids
+ * and TLS 1.3 tickets, mutual TLS included).
  * @throws std::runtime_error Naming the file and the reason: a file that cannot be read or
  *         parsed, a wrong passphrase, or a key that does not belong to the certificate.
  */
@@ -128,6 +160,7 @@ inline ::asio::ssl::context make_tls_context(const tls_options& options) {
                           [&](std::error_code& error) { context.load_verify_file(options.client_ca, error); });
     context.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   }
+  detail::enable_session_resumption(context);
   return context;
 }
 

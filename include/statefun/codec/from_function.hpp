@@ -212,7 +212,9 @@ class from_function_writer {
 
 /**
  * A `FromFunction` decoded into views over its bytes. No bytes, or an absent response, decode
- * as an invocation result with no effects, as the runtime reads them.
+ * as an invocation result with no effects, as the runtime reads them. As protobuf-java (the
+ * runtime's parser) does, known fields with an unexpected wire type are skipped, and a `string`
+ * that is not UTF-8 is refused (`errc::invalid_utf8`, naming the field).
  */
 struct from_function_view {
   /// True for `incomplete_invocation_context`; then only `missing_values` is filled.
@@ -233,7 +235,7 @@ struct from_function_view {
     while (reader.next(field)) {
       std::string_view payload;
       if (field.number == f::from_function::invocation_result) {
-        if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
+        if (reader.accept(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
           if (incomplete) {  // a oneof member replaces the other, as protobuf parsers do
             incomplete = false;
             missing_values.clear();
@@ -241,7 +243,7 @@ struct from_function_view {
           read_result(reader, payload);
         }
       } else if (field.number == f::from_function::incomplete_context) {
-        if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
+        if (reader.accept(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
           if (!incomplete) {
             incomplete = true;
             clear_effects();
@@ -260,7 +262,7 @@ struct from_function_view {
         return {errc::invalid_mutation_type, 0};
       }
     }
-    return {};
+    return check_utf8(bytes);
   }
 
   /// Views into a temporary string would dangle: keep the bytes alive, then decode them.
@@ -271,6 +273,38 @@ struct from_function_view {
   friend bool operator==(const from_function_view&, const from_function_view&) = default;
 
  private:
+  /// Every `string` of the response is UTF-8, or the first one that is not: the runtime's
+  /// protobuf-java refuses such a response (and retries the batch until the job fails).
+  [[nodiscard]] decode_result check_utf8(std::string_view bytes) const noexcept {
+    wire::utf8_check utf8(bytes);
+    auto address = [&utf8](const address_view& a, const char* ns, const char* type, const char* id) {
+      return utf8(a.namespace_name, ns) && utf8(a.type, type) && utf8(a.id, id);
+    };
+    for (const auto& m : mutations) {
+      utf8(m.state_name, "state_mutations.state_name") && utf8(m.value.type_name, "state_mutations.state_value.typename");
+    }
+    for (const auto& m : messages) {
+      address(m.target, "outgoing_messages.target.namespace", "outgoing_messages.target.type",
+              "outgoing_messages.target.id") &&
+          utf8(m.argument.type_name, "outgoing_messages.argument.typename");
+    }
+    for (const auto& d : delayed) {
+      address(d.target, "delayed_invocations.target.namespace", "delayed_invocations.target.type",
+              "delayed_invocations.target.id") &&
+          utf8(d.argument.type_name, "delayed_invocations.argument.typename") &&
+          utf8(d.cancellation_token, "delayed_invocations.cancellation_token");
+    }
+    for (const auto& e : egresses) {
+      utf8(e.egress_namespace, "outgoing_egresses.egress_namespace") &&
+          utf8(e.egress_type, "outgoing_egresses.egress_type") &&
+          utf8(e.argument.type_name, "outgoing_egresses.argument.typename");
+    }
+    for (const auto& m : missing_values) {
+      utf8(m.state_name, "missing_values.state_name") && utf8(m.type_name, "missing_values.type_typename");
+    }
+    return utf8.result();
+  }
+
   void clear_effects() noexcept {
     mutations.clear();
     messages.clear();
@@ -281,6 +315,9 @@ struct from_function_view {
   void read_result(detail::wire_reader& parent, std::string_view payload) {
     namespace f = detail::fields;
     wire::walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
+      if (field.type != detail::wire_type::length_delimited) {
+        return false;  // every field here is a message: skipped as an unknown field
+      }
       switch (field.number) {
         case f::response::state_mutations: {
           auto& m = mutations.emplace_back();
@@ -340,7 +377,8 @@ struct from_function_view {
   void read_incomplete(detail::wire_reader& parent, std::string_view payload) {
     namespace f = detail::fields;
     wire::walk(parent, payload, [&](detail::wire_reader& r, const detail::wire_field& field) {
-      if (field.number != f::incomplete_context::missing_values) {
+      if (field.number != f::incomplete_context::missing_values ||
+          field.type != detail::wire_type::length_delimited) {
         return false;
       }
       auto& m = missing_values.emplace_back();
@@ -349,7 +387,7 @@ struct from_function_view {
           case f::value_spec::state_name: return wire::read_string(s, g, m.state_name);
           case f::value_spec::type_typename: return wire::read_string(s, g, m.type_name);
           case f::value_spec::expiration_spec:
-            m.has_expiration_spec = true;
+            m.has_expiration_spec = m.has_expiration_spec || g.type == detail::wire_type::length_delimited;
             wire::walk_field(s, g, [&](detail::wire_reader& t, const detail::wire_field& h) {
               switch (h.number) {
                 case f::expiration_spec::mode: return wire::read_varint(t, h, m.mode);

@@ -7,6 +7,7 @@
 #include <statefun/codec/views.hpp>
 
 #include <concepts>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,9 +50,12 @@ struct invocation_batch_view {
   /**
    * Decodes a `ToFunction` from `bytes`. On success every view points into `bytes`.
    *
-   * Unknown fields are skipped; anything malformed (truncated, a bad varint, a wrong wire type,
-   * a length past the end) is reported, never read past. A `ToFunction` with no invocation
-   * batch, or a batch whose target lacks a namespace or type, is refused.
+   * Unknown fields are skipped, and so are known fields with an unexpected wire type (as
+   * protobuf parsers do); anything malformed (truncated, a bad varint, a group, a length past
+   * the end) is reported, never read past. A `ToFunction` with no invocation batch, or a batch
+   * whose target lacks a namespace or type, is refused, and so is one with a `string` field
+   * (addresses, state names, type names) that is not UTF-8 (`errc::invalid_utf8`, naming the
+   * field), as protobuf-java would refuse to parse it. Ids may be empty.
    */
   [[nodiscard]] decode_result decode(std::string_view bytes) {
     target = {};
@@ -63,7 +67,7 @@ struct invocation_batch_view {
     while (reader.next(field)) {
       if (field.number == detail::fields::to_function::invocation) {
         std::string_view payload;
-        if (reader.expect(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
+        if (reader.accept(field, detail::wire_type::length_delimited) && reader.read_bytes(payload)) {
           has_batch = true;
           read_batch(reader, payload);
         }
@@ -85,7 +89,7 @@ struct invocation_batch_view {
         invocation.caller.reset();
       }
     }
-    return {};
+    return check_utf8(bytes);
   }
 
   /// Appends this batch, encoded as a `ToFunction`, to `out`.
@@ -123,19 +127,26 @@ struct invocation_batch_view {
     namespace f = detail::fields;
     wire::walk(parent, payload, [this](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
-        case f::batch::target: return wire::read_message(r, field, target);
-        case f::batch::state: return read_state(r, field, states.emplace_back());
-        case f::batch::invocations: return read_invocation(r, field, invocations.emplace_back());
+        case f::batch::target: return wire::read_message(r, field, target), true;
+        // (Another wire type than a message's: skipped by `walk` as an unknown field.)
+        case f::batch::state: return is_message(field) && read_state(r, states.emplace_back());
+        case f::batch::invocations: return is_message(field) && read_invocation(r, invocations.emplace_back());
         default: return false;
       }
     });
   }
 
-  static bool read_state(detail::wire_reader& parent, const detail::wire_field& at, state_view& out) {
+  static bool is_message(const detail::wire_field& field) noexcept {
+    return field.type == detail::wire_type::length_delimited;
+  }
+
+  /// Reads a `PersistedValue` (its key just read by `parent`). Always true: a failure is kept
+  /// by `parent`.
+  static bool read_state(detail::wire_reader& parent, state_view& out) {
     namespace f = detail::fields::persisted_value;
     std::string_view payload;
-    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
-      return false;  // `parent` has failed and keeps why
+    if (!parent.read_bytes(payload)) {
+      return true;  // `parent` has failed and keeps why
     }
     constexpr auto bytes = detail::wire_type::length_delimited;
     static constexpr unsigned char keys[] = {wire::key_byte(f::state_name, bytes),
@@ -152,17 +163,23 @@ struct invocation_batch_view {
     return wire::walk(parent, payload, [&out](detail::wire_reader& r, const detail::wire_field& field) {
       switch (field.number) {
         case f::state_name: return wire::read_string(r, field, out.name);
-        case f::state_value: return out.has_state_value = wire::read_message(r, field, out.value), true;
+        case f::state_value:
+          if (wire::read_message(r, field, out.value)) {
+            out.has_state_value = true;
+          }
+          return true;
         default: return false;
       }
     });
   }
 
-  static bool read_invocation(detail::wire_reader& parent, const detail::wire_field& at, invocation_view& out) {
+  /// Reads an `Invocation` (its key just read by `parent`). Always true: a failure is kept by
+  /// `parent`.
+  static bool read_invocation(detail::wire_reader& parent, invocation_view& out) {
     namespace f = detail::fields::invocation;
     std::string_view payload;
-    if (!parent.expect(at, detail::wire_type::length_delimited) || !parent.read_bytes(payload)) {
-      return false;  // `parent` has failed and keeps why
+    if (!parent.read_bytes(payload)) {
+      return true;  // `parent` has failed and keeps why
     }
     constexpr auto bytes = detail::wire_type::length_delimited;
     static constexpr unsigned char keys[] = {wire::key_byte(f::caller, bytes), wire::key_byte(f::argument, bytes)};
@@ -182,6 +199,42 @@ struct invocation_batch_view {
         default: return false;
       }
     });
+  }
+
+  /// Every `string` of the batch is UTF-8, or the first one that is not (protobuf-java refuses
+  /// such a message; so do we, rather than echo a caller's id into a response it cannot read).
+  [[nodiscard]] decode_result check_utf8(std::string_view bytes) const noexcept {
+    // All of them at once, branch-free: nearly every request is all ASCII.
+    using statefun::detail::high_bits;
+    std::uint64_t bits = high_bits(target.namespace_name) | high_bits(target.type) | high_bits(target.id);
+    for (const state_view& state : states) {
+      bits |= high_bits(state.name) | high_bits(state.value.type_name);
+    }
+    for (const invocation_view& invocation : invocations) {
+      if (invocation.caller) {
+        bits |= high_bits(invocation.caller->namespace_name) | high_bits(invocation.caller->type) |
+                high_bits(invocation.caller->id);
+      }
+      bits |= high_bits(invocation.argument.type_name);
+    }
+    return bits == 0 ? decode_result{} : find_invalid_utf8(bytes);
+  }
+
+  /// The first `string` that is not UTF-8, checked one by one, with its field.
+  [[nodiscard, gnu::noinline]] decode_result find_invalid_utf8(std::string_view bytes) const noexcept {
+    wire::utf8_check utf8(bytes);
+    utf8(target.namespace_name, "target.namespace") && utf8(target.type, "target.type") && utf8(target.id, "target.id");
+    for (const state_view& state : states) {
+      utf8(state.name, "state.state_name") && utf8(state.value.type_name, "state.state_value.typename");
+    }
+    for (const invocation_view& invocation : invocations) {
+      if (invocation.caller) {
+        utf8(invocation.caller->namespace_name, "invocation.caller.namespace") &&
+            utf8(invocation.caller->type, "invocation.caller.type") && utf8(invocation.caller->id, "invocation.caller.id");
+      }
+      utf8(invocation.argument.type_name, "invocation.argument.typename");
+    }
+    return utf8.result();
   }
 
   static std::size_t state_size(const state_view& state) noexcept {

@@ -5,6 +5,7 @@
 /// from. A view is valid as long as those bytes are.
 
 #include <statefun/detail/fields.hpp>
+#include <statefun/detail/utf8.hpp>
 #include <statefun/detail/wire.hpp>
 #include <statefun/error.hpp>
 
@@ -43,14 +44,43 @@ struct typed_value_view {
 struct decode_result {
   errc code{};
   std::size_t offset = 0;
+  /// The field concerned, when known (a string that is not UTF-8), e.g. "target.id".
+  const char* field = nullptr;
 
   explicit operator bool() const noexcept { return code == errc{}; }
 
   /// The same failure as a `statefun::error` (only meaningful when decoding failed).
   [[nodiscard]] error to_error() const {
-    return error{code, "at byte " + std::to_string(offset), nullptr};
+    std::string where = field != nullptr ? std::string(field) + " at byte " : "at byte ";
+    return error{code, where + std::to_string(offset), nullptr};
   }
 };
+
+namespace wire {
+
+/// Finds the first of several strings (views into `bytes`) that is not UTF-8.
+class utf8_check {
+ public:
+  explicit utf8_check(std::string_view bytes) noexcept : bytes_(bytes) {}
+
+  /// Checks `text`, the field `field`, unless an earlier one failed. @return still valid.
+  [[gnu::always_inline]] bool operator()(std::string_view text, const char* field) noexcept {
+    if (result_.field == nullptr && !statefun::detail::is_valid_utf8(text)) {
+      result_ = {errc::invalid_utf8,
+                 static_cast<std::size_t>(text.data() - bytes_.data()) + statefun::detail::first_invalid_utf8(text),
+                 field};
+    }
+    return result_.field == nullptr;
+  }
+
+  [[nodiscard]] const decode_result& result() const noexcept { return result_; }
+
+ private:
+  std::string_view bytes_;
+  decode_result result_{};
+};
+
+}  // namespace wire
 
 namespace wire {
 
@@ -75,7 +105,7 @@ bool walk(detail::wire_reader& parent, std::string_view payload, Each&& each) {
 template <class Each>
 bool walk_field(detail::wire_reader& parent, const detail::wire_field& at, Each&& each) {
   std::string_view payload;
-  return parent.expect(at, detail::wire_type::length_delimited) && parent.read_bytes(payload) &&
+  return parent.accept(at, detail::wire_type::length_delimited) && parent.read_bytes(payload) &&
          walk(parent, payload, std::forward<Each>(each));
 }
 
@@ -118,18 +148,20 @@ constexpr unsigned char key_byte(std::uint32_t number, detail::wire_type type) n
   return static_cast<unsigned char>((number << 3) | static_cast<std::uint32_t>(type));
 }
 
-/// Reads a string or bytes field as a view. Always true: a failure is kept by the reader.
+/// Reads a string or bytes field as a view. Always true: a failure is kept by the reader, and
+/// a field with another wire type is skipped.
 inline bool read_string(detail::wire_reader& r, const detail::wire_field& field, std::string_view& out) {
-  if (r.expect(field, detail::wire_type::length_delimited)) {
+  if (r.accept(field, detail::wire_type::length_delimited)) {
     r.read_bytes(out);
   }
   return true;
 }
 
-/// Reads a bool, int32, int64 or enum field. Always true: a failure is kept by the reader.
+/// Reads a bool, int32, int64 or enum field. Always true: a failure is kept by the reader, and
+/// a field with another wire type is skipped.
 template <class Value>
 bool read_varint(detail::wire_reader& r, const detail::wire_field& field, Value& out) {
-  if (!r.expect(field, detail::wire_type::varint)) {
+  if (!r.accept(field, detail::wire_type::varint)) {
     return true;
   }
   if constexpr (std::is_same_v<Value, bool>) {
@@ -195,10 +227,11 @@ inline bool read_payload(detail::wire_reader& parent, std::string_view payload, 
 }
 
 /// Reads the `Address` or `TypedValue` held by field `at` of `parent`, merging into `out`.
+/// False when the field has another wire type (it is skipped) or `parent` failed.
 template <class View>
 bool read_message(detail::wire_reader& parent, const detail::wire_field& at, View& out) {
   std::string_view payload;
-  return parent.expect(at, detail::wire_type::length_delimited) && parent.read_bytes(payload) &&
+  return parent.accept(at, detail::wire_type::length_delimited) && parent.read_bytes(payload) &&
          read_payload(parent, payload, out);
 }
 

@@ -106,9 +106,22 @@ class wire_reader {
   }
 
   /// Fails with `wrong_wire_type`, reported at the field's key, unless `field` (the key just
-  /// read) has wire type `expected`.
+  /// read) has wire type `expected`. (For formats of our own, such as the durable journal.)
   [[gnu::always_inline]] bool expect(const wire_field& field, wire_type expected) noexcept {
     return field.type == expected || fail(errc::wrong_wire_type, key_at_);
+  }
+
+  /**
+   * True when `field` (the key just read) has wire type `expected`. Otherwise skips its payload
+   * and returns false: protobuf parsers treat a known field with another wire type as an
+   * unknown field (a malformed payload still fails the reader).
+   */
+  [[gnu::always_inline]] bool accept(const wire_field& field, wire_type expected) noexcept {
+    if (field.type == expected) {
+      return true;
+    }
+    skip(field);
+    return false;
   }
 
   [[gnu::always_inline]] bool read_varint(std::uint64_t& value) noexcept {

@@ -975,17 +975,24 @@ class runtime final : private detail::reply_sink {
                                     e.argument.has_value}, {}, {}};
     const egress_spec& spec = it->second.spec;
     if (spec.kind == egress_kind::kafka) {
-      if (e.argument.type_name != kafka_egress::record_type ||
-          !(record.kafka = detail::decode_kafka_record(e.argument.value))) {
+      if (e.argument.type_name != kafka_egress::record_type) {
         fail(where(type, id) + ": Kafka egress '" + scratch_ + "' takes " + std::string(kafka_egress::record_type) +
              " records, got " + std::string(e.argument.type_name) + " (rule 21)");
       }
+      if (!(record.kafka = detail::decode_kafka_record(e.argument.value))) {
+        fail(where(type, id) + ": Kafka egress '" + scratch_ + "' got a " + std::string(kafka_egress::record_type) +
+             " that does not parse (malformed, or a topic or key that is not UTF-8) (rule 21)");
+      }
     } else if (spec.kind == egress_kind::kinesis) {
-      if (e.argument.type_name != kinesis_egress::record_type ||
-          !(record.kinesis = detail::decode_kinesis_record(e.argument.value))) {
+      if (e.argument.type_name != kinesis_egress::record_type) {
         fail(where(type, id) + ": Kinesis egress '" + scratch_ + "' takes " +
              std::string(kinesis_egress::record_type) + " records, got " + std::string(e.argument.type_name) +
              " (rule 21)");
+      }
+      if (!(record.kinesis = detail::decode_kinesis_record(e.argument.value))) {
+        fail(where(type, id) + ": Kinesis egress '" + scratch_ + "' got a " +
+             std::string(kinesis_egress::record_type) +
+             " that does not parse (malformed, or a stream or key that is not UTF-8) (rule 21)");
       }
     }
     if (spec.semantic == delivery_semantic::exactly_once) {

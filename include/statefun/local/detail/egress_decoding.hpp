@@ -6,6 +6,7 @@
 
 #include <statefun/codec/views.hpp>
 #include <statefun/detail/fields.hpp>
+#include <statefun/detail/utf8.hpp>
 #include <statefun/detail/wire.hpp>
 #include <statefun/local/records.hpp>
 
@@ -15,7 +16,8 @@
 
 namespace statefun::inline v0::local::detail {
 
-/// A `KafkaProducerRecord`, or nothing if `bytes` do not parse as one.
+/// A `KafkaProducerRecord`, or nothing if `bytes` do not parse as one (protobuf-java's rules:
+/// its `string` fields must be UTF-8).
 inline std::optional<kafka_record> decode_kafka_record(std::string_view bytes) {
   namespace f = statefun::detail::fields::kafka_record;
   std::string_view key, value, topic;
@@ -29,14 +31,15 @@ inline std::optional<kafka_record> decode_kafka_record(std::string_view bytes) {
       default: r.skip(field);
     }
   }
-  if (r.failed()) {
+  if (r.failed() || !statefun::detail::is_valid_utf8(key) || !statefun::detail::is_valid_utf8(topic)) {
     return std::nullopt;
   }
   return kafka_record{std::string(topic), key.empty() ? std::nullopt : std::optional<std::string>(key),
                       std::string(value)};
 }
 
-/// A `KinesisEgressRecord`, or nothing if `bytes` do not parse as one.
+/// A `KinesisEgressRecord`, or nothing if `bytes` do not parse as one (its `string` fields must
+/// be UTF-8).
 inline std::optional<kinesis_record> decode_kinesis_record(std::string_view bytes) {
   namespace f = statefun::detail::fields::kinesis_record;
   std::string_view partition_key, value, stream, hash_key;
@@ -51,7 +54,8 @@ inline std::optional<kinesis_record> decode_kinesis_record(std::string_view byte
       default: r.skip(field);
     }
   }
-  if (r.failed()) {
+  if (r.failed() || !statefun::detail::is_valid_utf8(partition_key) || !statefun::detail::is_valid_utf8(stream) ||
+      !statefun::detail::is_valid_utf8(hash_key)) {
     return std::nullopt;
   }
   return kinesis_record{std::string(stream), std::string(partition_key), std::string(value), std::string(hash_key)};
