@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -95,8 +96,9 @@ class acceptor_listener final : public listener_base {
       if (error == ::asio::error::operation_aborted || !acceptor_.is_open()) {
         return;
       }
-      if ((error == std::errc::too_many_files_open ||
-           error == std::errc::too_many_files_open_in_system) &&
+      // (Asio's system category maps to no std::errc: compare with its own codes.)
+      if ((error == ::asio::error::no_descriptors ||
+           error == std::error_code(ENFILE, ::asio::error::get_system_category())) &&
           refuse_one()) {
         accept();  // (until the backlog is empty: then the accept waits, as usual)
         return;
@@ -157,7 +159,7 @@ class acceptor_listener final : public listener_base {
         }
       }
       ::close(fd);
-      core_.log("503", "answered 503 at once to a waiting client: out of file descriptors "
+      core_.log("emfile", "answered 503 at once to a waiting client: out of file descriptors "
                        "(raise RLIMIT_NOFILE or lower max_connections)");
     }
     core_.reserve_spare();
