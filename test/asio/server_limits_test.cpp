@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "asio/hostile_support.hpp"
 #include "asio/server_support.hpp"
 #include "support/doctest.hpp"
 #include "support/files.hpp"
@@ -13,6 +14,7 @@
 using namespace std::chrono_literals;
 using namespace std::string_literals;
 using statefun::test::client;
+using statefun::test::closed_within;
 using statefun::test::running_server;
 using statefun::test::runtime_post;
 using statefun::test::w1;
@@ -133,4 +135,103 @@ TEST_CASE("server: connections beyond the limit are answered 503 and closed") {
   CHECK(refused.connection == "close");
   CHECK(third.closed_by_server());
   CHECK(first.exchange(runtime_post(w1())).status == 200);
+}
+
+namespace {
+
+/// A head for `body_size` bytes of W1, as the runtime sends it, and the body apart.
+std::string head_for(std::size_t body_size) {
+  const std::string whole = runtime_post(std::string(body_size, 'x'));
+  return whole.substr(0, whole.size() - body_size);
+}
+
+}  // namespace
+
+TEST_CASE("server: body_timeout shorter than header_timeout closes a trickling body whose head came in one write") {
+  test_functions f;
+  // header_timeout is a minute, body_timeout a tenth of a second, and the test waits at most
+  // 20 s: only body_timeout can close the connection in time.
+  running_server server(f.fns, {.header_timeout = 60s, .body_timeout = 100ms});
+  const std::string body = w1();
+  SUBCASE("the head alone in one write") {
+    client c(server.port());
+    c.send(head_for(body.size()));
+    c.send(body.substr(0, 1));
+    CHECK(closed_within(c.socket()));
+  }
+  SUBCASE("the head and the body's first bytes in one write") {
+    client c(server.port());
+    c.send(head_for(body.size()) + body.substr(0, 10));
+    CHECK(closed_within(c.socket()));
+  }
+  client after(server.port());
+  CHECK(after.exchange(runtime_post(w1())).status == 200);
+}
+
+TEST_CASE("server: body_timeout longer than header_timeout lets a body trickle in for longer than header_timeout") {
+  test_functions f;
+  running_server server(f.fns, {.header_timeout = 200ms, .body_timeout = 60s});
+  const std::string body = w1();
+  REQUIRE(body.size() > 4);
+  client c(server.port());
+  c.send(head_for(body.size()) + body.substr(0, 1));  // the head complete in one read
+  // Each round lasts at least header_timeout: a second connection sends half a head, and the
+  // server's closing it (its header_timeout) is the clock. Only then does the body go on.
+  for (std::size_t i = 1; i <= 3; ++i) {
+    CAPTURE(i);
+    client slow(server.port());
+    slow.send("POST /statefun HTTP/1.1\r\nHo");
+    REQUIRE(closed_within(slow.socket()));
+    c.send(body.substr(i, 1));
+  }
+  // More than twice header_timeout has passed since the head: only body_timeout applies.
+  const auto response = c.exchange(body.substr(4));
+  CHECK(response.status == 200);
+  CHECK(response.body == statefun::test::expected_reply(f.fns, body));
+}
+
+TEST_CASE("server: a client that writes its whole refused request before reading reads the refusal") {
+  test_functions f;
+  running_server server(f.fns, {.max_body_bytes = 1000});
+  const std::string big(4u << 20, 'x');
+  SUBCASE("413: a 4 MiB body over a 1000-byte limit") {
+    client c(server.port());
+    // send() returns only once every byte is taken: the server must read what it refused.
+    c.send("POST /statefun HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big);
+    const auto response = c.receive();
+    CHECK(response.status == 413);
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("400: a malformed request line and 4 MiB after it") {
+    client c(server.port());
+    c.send("HELLO\r\n\r\n" + big);
+    const auto response = c.receive();
+    CHECK(response.status == 400);
+    CHECK(c.closed_by_server());
+  }
+  SUBCASE("413, by chunks") {
+    client c(server.port());
+    c.send("POST /statefun HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400000\r\n" + big + "\r\n0\r\n\r\n");
+    const auto response = c.receive();
+    CHECK(response.status == 413);
+    CHECK(c.closed_by_server());
+  }
+  client after(server.port());
+  CHECK(after.exchange(runtime_post(w1())).status == 200);
+}
+
+TEST_CASE("server: the discarding after a refusal is bounded by linger_bytes") {
+  test_functions f;
+  // (linger_timeout long: only the byte bound can end the discarding while the test writes.)
+  running_server server(f.fns, {.max_body_bytes = 1000, .linger_timeout = 60s, .linger_bytes = 64 * 1024});
+  client c(server.port());
+  c.send("POST /statefun HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n");
+  CHECK(c.receive().status == 413);
+  // The client goes on sending: past linger_bytes the server closes, and the writes fail.
+  const std::string chunk(1 << 20, 'x');
+  std::error_code error;
+  for (int i = 0; i < 256 && !error; ++i) {
+    ::asio::write(c.socket(), ::asio::buffer(chunk), error);
+  }
+  CHECK(error);
 }

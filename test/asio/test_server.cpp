@@ -8,9 +8,12 @@
 // on the listeners its arguments name, prints "listening on <port or path>" for each once it
 // serves, and runs until SIGINT or SIGTERM. Exit status 0 when run() returns.
 //
-//   test_server [--port N] [--address A] [--unix PATH] [--tls CERT KEY [CLIENT_CA]]
+//   test_server [--port N] [--address A] [--unix PATH] [--tls CERT KEY [CLIENT_CA]] [--nofile N]
 //
-// --port binds A (default 127.0.0.1) at N (0: any free port); --tls binds A at any free port.
+// --port binds A (default 127.0.0.1) at N (0: any free port); --tls binds A at any free port;
+// --nofile sets both limits on open files (RLIMIT_NOFILE) to N first, as `prlimit` would
+// before exec (a test of a low limit needs no prlimit program). It logs to stderr (the
+// server's default log).
 
 #include <statefun/asio/server.hpp>
 #include <statefun/asio/sleep.hpp>
@@ -18,6 +21,8 @@
 #include <statefun/statefun.hpp>
 
 #include <asio/post.hpp>
+
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdint>
@@ -50,12 +55,13 @@ struct arguments {
   std::optional<std::uint16_t> port;
   std::optional<std::string> unix_path;
   std::optional<statefun::asio::tls_options> tls;
+  std::optional<rlim_t> nofile;
 };
 
 [[noreturn]] void usage(std::string_view problem) {
   std::cerr << "test_server: " << problem
             << "\nusage: test_server [--port N] [--address A] [--unix PATH] "
-               "[--tls CERT KEY [CLIENT_CA]]\n";
+               "[--tls CERT KEY [CLIENT_CA]] [--nofile N]\n";
   std::exit(2);
 }
 
@@ -70,6 +76,8 @@ arguments parse(const std::vector<std::string_view>& args) {
     };
     if (args[i] == "--port") {
       parsed.port = static_cast<std::uint16_t>(std::stoul(value()));
+    } else if (args[i] == "--nofile") {
+      parsed.nofile = static_cast<rlim_t>(std::stoul(value()));
     } else if (args[i] == "--address") {
       parsed.address = value();
     } else if (args[i] == "--unix") {
@@ -97,6 +105,12 @@ arguments parse(const std::vector<std::string_view>& args) {
 int main(int argc, char** argv) {
   try {
     const arguments args = parse(std::vector<std::string_view>(argv + 1, argv + argc));
+    if (args.nofile) {
+      const ::rlimit limit{*args.nofile, *args.nofile};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        usage("cannot set RLIMIT_NOFILE");
+      }
+    }
     statefun::functions fns;
     fns.bind("bench/counter", {count}, counter);
     fns.bind("test/slow", {count}, slow);

@@ -42,8 +42,17 @@ struct server_options {
   /// themselves; objects they share across threads need their own synchronisation.
   std::size_t threads = 1;
 
-  /// Connections beyond this are answered 503 (the runtime retries) and closed.
+  /// Connections beyond this are answered 503 (the runtime retries) and closed. Lowered at
+  /// start (with a warning in the log) to what the process's file descriptor limit leaves:
+  /// see `raise_fd_limit`.
   std::size_t max_connections = 10'000;
+
+  /// At start, raise the soft limit on open files (RLIMIT_NOFILE, often 1,024) to the hard
+  /// limit, so that `max_connections` can be reached. Either way `max_connections` is then
+  /// lowered to the limit minus what the process keeps for itself (an eighth of the limit, at
+  /// least 32: listeners, files, outgoing clients), so that connections beyond it are answered
+  /// 503 instead of waiting in the listen backlog. The raise is process-wide.
+  bool raise_fd_limit = true;
 
   /// Request line and header fields (and chunked trailers) beyond this answer 431.
   std::size_t max_head_bytes = 16 * 1024;
@@ -66,6 +75,18 @@ struct server_options {
   /// Time for a response to be written out to a client that does not read it.
   duration write_timeout = std::chrono::seconds(30);
 
+  /// After a last response that closes the connection while the client may still be sending
+  /// (a refused request: 400, 413, 431, 501, 505, 503...), the server stops sending and reads
+  /// and discards what comes for at most this long and `linger_bytes` bytes, then closes:
+  /// closing at once would make the client's system answer its bytes with a reset, and a
+  /// client that writes its whole request before reading (OkHttp) would see "connection reset"
+  /// instead of the status.
+  duration linger_timeout = std::chrono::seconds(2);
+
+  /// See `linger_timeout`. As large as `max_body_bytes` by default, so that a client refused for
+  /// a body somewhat over the limit still reads its 413.
+  std::uint64_t linger_bytes = 64ull << 20;
+
   /// On stop (or SIGINT/SIGTERM), requests in flight get this long to finish before their
   /// functions are cancelled and their connections closed.
   duration shutdown_timeout = std::chrono::seconds(30);
@@ -73,10 +94,22 @@ struct server_options {
   /// Whether `run()` stops the server gracefully on SIGINT and SIGTERM.
   bool handle_signals = true;
 
-  /// Where the server reports what an operator must see: exceptions from functions, protocol
-  /// errors, failed TLS handshakes, accept failures. Default: one line on stderr. Called on a
-  /// serving thread.
+  /// Where the server reports what an operator must see: 500s and their reasons, refused
+  /// requests (with the peer), connections over the limit, failed TLS handshakes, accept
+  /// failures. What a client chose (ids, type names) arrives escaped (control bytes, invalid
+  /// UTF-8) and cut to a bounded length. Called on a serving thread (several at once when
+  /// `threads` > 1): it must not block, or every connection of that thread waits.
+  /// Default: one line on stderr, written by a background thread from a bounded queue (lines
+  /// are dropped, and counted, rather than ever blocking a serving thread).
   std::function<void(std::string_view)> log{};
+
+  /// At most this many lines of one kind (500s, refusals, accept failures...) are logged per
+  /// `log_window`; the rest are counted, and one line says how many when the window ends.
+  /// 0: no limit.
+  std::size_t log_burst = 10;
+
+  /// See `log_burst`.
+  duration log_window = std::chrono::seconds(10);
 };
 
 }  // namespace statefun::inline v0::asio

@@ -8,6 +8,7 @@
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
 
+#include <statefun/asio/detail/printable.hpp>
 #include <statefun/asio/detail/read_buffer.hpp>
 #include <statefun/asio/detail/response_head.hpp>
 #include <statefun/asio/detail/server_core.hpp>
@@ -15,6 +16,7 @@
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
 #include <statefun/detail/http_grammar.hpp>
+#include <statefun/error.hpp>
 #include <statefun/http/request_parser.hpp>
 #include <statefun/request_reply_handler.hpp>
 #include <statefun/task.hpp>
@@ -24,6 +26,7 @@
 #include <chrono>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -56,6 +59,33 @@ struct stream_traits {
     return true;
   }
 };
+
+/// Who is at the other end of `stream`, for the log: "address:port", or what kind of peer.
+template <class Stream>
+std::string peer_of(Stream& stream) {
+  std::error_code error;
+  const auto endpoint = stream.lowest_layer().remote_endpoint(error);
+  if (error) {
+    return "a peer gone";
+  }
+  if constexpr (requires { endpoint.address().to_string(); endpoint.port(); }) {
+    const auto address = endpoint.address();
+    const std::string text = address.to_string();
+    return (address.is_v6() ? "[" + text + "]" : text) + ":" + std::to_string(endpoint.port());
+  } else {
+    return "a Unix socket peer";
+  }
+}
+
+/// The reason of a 500, for its body and the log: what a client chose in it made printable.
+inline std::string printable_reason(const statefun::error& e) {
+  std::string text = make_error_code(e.code).message();
+  if (!e.detail.empty()) {
+    text += ": ";
+    text += printable(e.detail);
+  }
+  return text;
+}
 
 /// Runs `work` with `scope` as the current task scope, and restores the caller's afterwards.
 template <class T>
@@ -109,7 +139,8 @@ class connection final : public connection_base,
     } catch (const std::system_error&) {
       // The peer went away, or a deadline closed the socket under a pending write.
     } catch (const std::exception& e) {
-      core_.log(std::string("connection closed after an unexpected error: ") + e.what());
+      core_.log("error", "connection from " + peer_of(stream_) +
+                             " closed after an unexpected error: " + printable(e.what()));
     }
     stream_traits<Stream>::close(stream_);
     closed_ = true;
@@ -145,11 +176,14 @@ class connection final : public connection_base,
     } catch (const std::system_error& e) {
       // A client that does not trust us, or that we do not trust (mTLS): the operator must
       // see it. (Plain sockets have no handshake to fail.)
-      core_.log(std::string("TLS handshake failed: ") + e.what());
+      core_.log("tls", "TLS handshake with " + peer_of(stream_) + " failed: " + printable(e.what()));
       co_return;
     }
     if (over_limit_) {
+      core_.log("503", "answered 503 to " + peer_of(stream_) + ": more than max_connections (" +
+                           std::to_string(options.max_connections) + ") connections");
       co_await respond_text(503, "too many connections, retry\n", true);
+      co_await linger_close();  // the client may have sent its request already
       co_return;
     }
     for (;;) {
@@ -158,8 +192,12 @@ class connection final : public connection_base,
         co_return;  // the peer closed, or a deadline passed
       }
       if (status == http::parse_status::failed) {
+        // Once per connection: the connection ends with this refusal.
         const http::parse_error error = parser_.error();
-        co_await respond_text(error.status, std::string(error.reason) + "\n", true);
+        core_.log("refused", "refused " + peer_of(stream_) + " with " + std::to_string(error.status) +
+                                 ": " + printable(error.reason));
+        co_await respond_text(error.status, printable(error.reason) + "\n", true);
+        co_await linger_close();  // the client may still be sending what was refused
         co_return;
       }
       const bool close = !parser_.keep_alive() || draining_ || body_unread_;
@@ -197,6 +235,12 @@ class connection final : public connection_base,
   task<http::parse_status> read_request() {
     for (;;) {
       if (buffer_.pending_size() > 0) {
+        if (!head_started_) {
+          // The head's first byte: header_timeout counts from here (before parsing, so that a
+          // head and body arriving in one read still get the body's deadline below).
+          head_started_ = true;
+          set_deadline(core_.options().header_timeout);
+        }
         const http::parse_status status = parser_.parse(buffer_.pending());
         if (!reading_) {
           buffer_.drop_back(parser_.compact());  // a chunked body's framing does not pile up
@@ -219,15 +263,12 @@ class connection final : public connection_base,
               static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
               co_await ::asio::async_write(stream_, ::asio::buffer(go_on), use_task);
             }
+            // The end of the head: body_timeout counts from here, whatever came in this read.
             set_deadline(core_.options().body_timeout);
           }
         }
         if (status == http::parse_status::complete) {
           co_return status;
-        }
-        if (!head_started_) {
-          head_started_ = true;
-          set_deadline(core_.options().header_timeout);
         }
       }
       if (!co_await next_bytes()) {
@@ -248,8 +289,10 @@ class connection final : public connection_base,
       co_return false;  // cancelled, or about to be: the function's effects are dropped
     }
     if (!result) {
-      core_.log("answered 500: " + result.error().message());
-      co_await respond_text(500, result.error().message() + "\n", close);
+      std::string reason = printable_reason(result.error());
+      core_.log("500", "answered 500 to " + peer_of(stream_) + ": " + reason);
+      reason += '\n';
+      co_await respond_text(500, std::move(reason), close);
       co_return true;
     }
     co_await respond(response_head{.status = 200,
@@ -336,16 +379,24 @@ class connection final : public connection_base,
   /**
    * Closes after a last response without losing it: a client still sending (a refused body,
    * pipelined requests) would otherwise receive a reset instead of the response. Shut down our
-   * side, then read and drop until the peer closes, for at most a short while.
+   * side, then read and drop until the peer closes, for at most `linger_timeout` and
+   * `linger_bytes`.
    */
   task<> linger_close() {
     if (closed_ || !stream_traits<Stream>::shutdown_send(stream_)) {
       co_return;
     }
-    set_deadline(std::min(core_.options().header_timeout, max_linger));
+    const server_options& options = core_.options();
+    set_deadline(options.linger_timeout);
+    parser_.reset();  // what follows is discarded, not parsed (nor read ahead for)
+    std::uint64_t discarded = 0;
     // (Not `while (co_await ...)`: g++ 12 miscompiles an await in a loop condition here.)
     for (bool more = true; more;) {
+      discarded += buffer_.pending_size();
       buffer_.consume(buffer_.pending_size());
+      if (discarded > options.linger_bytes) {
+        break;
+      }
       more = co_await next_bytes();
     }
   }
@@ -413,7 +464,6 @@ class connection final : public connection_base,
   void clear_deadline() noexcept { deadline = clock::time_point::max(); }
 
   static constexpr std::size_t read_size = 4096;
-  static constexpr clock::duration max_linger = std::chrono::seconds(2);
   static constexpr std::size_t watch_size = 1024;
   static constexpr std::size_t keep_buffer_bytes = 64 * 1024;
 

@@ -16,12 +16,18 @@
 #include <statefun/asio/detail/task_scope.hpp>
 #include <statefun/config.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 namespace statefun::inline v0::asio::detail {
@@ -50,6 +56,14 @@ void serve_connection(server_thread& thread, Stream stream, bool over_limit) {
     c->drain();
   }
 }
+
+/// The stream of a plain listener: the socket itself.
+struct plain_stream {
+  template <class Socket>
+  Socket operator()(Socket&& socket) const noexcept {
+    return std::move(socket);
+  }
+};
 
 /**
  * Accepts connections on `Acceptor` and serves each as the stream `make_stream(socket)` returns
@@ -82,9 +96,16 @@ class acceptor_listener final : public listener_base {
       if (error == ::asio::error::operation_aborted || !acceptor_.is_open()) {
         return;
       }
+      // (Asio's system category maps to no std::errc: compare with its own codes.)
+      if ((error == ::asio::error::no_descriptors ||
+           error == std::error_code(ENFILE, ::asio::error::get_system_category())) &&
+          refuse_one()) {
+        accept();  // (until the backlog is empty: then the accept waits, as usual)
+        return;
+      }
       if (error) {
-        // Out of file descriptors, say: do not spin; try again shortly.
-        core_.log("accept failed: " + error.message());
+        // Out of file descriptors with no spare one, say: do not spin; try again shortly.
+        core_.log("accept", "accept failed: " + error.message());
         retry_.expires_after(std::chrono::milliseconds(100));
         retry_.async_wait([this](std::error_code e) {
           if (!e) {
@@ -100,6 +121,49 @@ class acceptor_listener final : public listener_base {
       });
       accept();
     });
+  }
+
+  /**
+   * Out of file descriptors (EMFILE, ENFILE), with clients waiting in the backlog: closes the
+   * spare descriptor to accept the oldest of them, answers it 503 at once (TLS listeners just
+   * close: a 503 in clear would mean nothing to a TLS client), and reopens the spare. The
+   * client learns at once that it should retry, instead of waiting in the backlog until a
+   * descriptor frees up, and the accept loop neither spins nor sleeps.
+   * @return False if there was no spare descriptor, or no client could be accepted with it.
+   */
+  bool refuse_one() {
+    if (!core_.release_spare()) {
+      return false;
+    }
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      if constexpr (std::is_same_v<MakeStream, plain_stream>) {
+        static constexpr std::string_view body = "out of file descriptors, retry\n";
+        std::array<char, max_response_head + body.size()> response{};
+        std::size_t size = format_response_head(
+            response_head{.status = 503,
+                          .content_type = "text/plain; charset=utf-8",
+                          .content_length = body.size(),
+                          .close = true,
+                          .date = core_.threads().front()->date()},
+            response.data());
+        body.copy(response.data() + size, body.size());
+        size += body.size();
+        // A new socket's send buffer takes this whole: no need to wait.
+        (void)::send(fd, response.data(), size, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::shutdown(fd, SHUT_WR);
+        // Read what the client sent already (boundedly): closing with unread bytes would send
+        // a reset, which can destroy the 503 before the client reads it.
+        std::array<char, 4096> scratch;
+        for (int i = 0; i < 16 && ::recv(fd, scratch.data(), scratch.size(), MSG_DONTWAIT) > 0; ++i) {
+        }
+      }
+      ::close(fd);
+      core_.log("emfile", "answered 503 at once to a waiting client: out of file descriptors "
+                       "(raise RLIMIT_NOFILE or lower max_connections)");
+    }
+    core_.reserve_spare();
+    return fd >= 0;
   }
 
   server_core& core_;
@@ -132,13 +196,5 @@ inline ::asio::ip::tcp::acceptor listening_tcp_acceptor(::asio::io_context& cont
                                           std::to_string(port));
   }
 }
-
-/// The stream of a plain listener: the socket itself.
-struct plain_stream {
-  template <class Socket>
-  Socket operator()(Socket&& socket) const noexcept {
-    return std::move(socket);
-  }
-};
 
 }  // namespace statefun::inline v0::asio::detail

@@ -10,18 +10,24 @@
 #include <asio/steady_timer.hpp>
 
 #include <statefun/asio/detail/intrusive_list.hpp>
+#include <statefun/asio/detail/log_limiter.hpp>
+#include <statefun/asio/detail/log_writer.hpp>
 #include <statefun/asio/detail/response_head.hpp>
 #include <statefun/asio/server_options.hpp>
 #include <statefun/config.hpp>
 #include <statefun/functions.hpp>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <ctime>
-#include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -104,17 +110,61 @@ class server_thread {
   bool draining_ = false;
 };
 
+/**
+ * Raises the soft RLIMIT_NOFILE to the hard limit (if `raise`).
+ * @return The soft limit now in force; 0 if it is unknown or unlimited.
+ */
+inline std::size_t open_file_limit(bool raise) noexcept {
+  ::rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 0;
+  }
+  if (raise && limit.rlim_cur < limit.rlim_max) {
+    ::rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      limit = raised;
+    }
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? 0 : static_cast<std::size_t>(limit.rlim_cur);
+}
+
+/// The descriptors the process keeps for itself out of `file_limit`: listeners, event loops,
+/// the spare descriptor, files, outgoing clients of functions.
+constexpr std::size_t reserved_descriptors(std::size_t file_limit) noexcept {
+  return std::max<std::size_t>(32, file_limit / 8);
+}
+
 /// The state of an `http_server` that its threads, listeners and connections share.
 class server_core {
  public:
   server_core(const functions& fns, server_options options)
-      : functions_(fns), options_(std::move(options)) {
+      : functions_(fns),
+        options_(std::move(options)),
+        limiter_(options_.log_burst, options_.log_window) {
+    const std::size_t files = open_file_limit(options_.raise_fd_limit);
+    if (files > 0) {
+      const std::size_t room = files > reserved_descriptors(files) ? files - reserved_descriptors(files) : 1;
+      if (options_.max_connections > room) {
+        log("limit", "max_connections lowered from " + std::to_string(options_.max_connections) + " to " +
+                         std::to_string(room) + ": the process may open " + std::to_string(files) +
+                         " files (RLIMIT_NOFILE) and keeps " + std::to_string(files - room) +
+                         " of them for itself");
+        options_.max_connections = room;
+      }
+    }
+    reserve_spare();
     const std::size_t count = std::max<std::size_t>(options_.threads, 1);
     threads_.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
       threads_.push_back(std::make_unique<server_thread>(*this));
     }
   }
+
+  server_core(const server_core&) = delete;
+  server_core& operator=(const server_core&) = delete;
+
+  ~server_core() { release_spare(); }
 
   const functions& fns() const noexcept { return functions_; }
   const server_options& options() const noexcept { return options_; }
@@ -131,17 +181,76 @@ class server_core {
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   void set_stopping() noexcept { stopping_.store(true, std::memory_order_release); }
 
-  void log(std::string_view line) const {
-    if (options_.log) {
-      options_.log(line);
-    } else {
-      std::cerr << "statefun::asio::http_server: " << line << '\n';
+  /**
+   * Logs `line`, an event of `kind` (a short fixed name: repeats of one kind are limited to
+   * `log_burst` per `log_window`). What a client chose must already be `printable` in it.
+   */
+  void log(std::string_view kind, std::string_view line) {
+    std::vector<std::string> summaries;
+    bool admitted = false;
+    {
+      const std::lock_guard lock(log_mutex_);
+      admitted = limiter_.admit(kind, clock::now(), summaries);
+    }
+    for (const std::string& summary : summaries) {
+      emit(summary);
+    }
+    if (admitted) {
+      emit(line);
     }
   }
 
+  /// Logs the summaries of repeats whose window has ended (the sweepers call it).
+  void log_expired(clock::time_point now) {
+    std::vector<std::string> summaries;
+    {
+      const std::unique_lock lock(log_mutex_, std::try_to_lock);
+      if (!lock.owns_lock()) {
+        return;  // another thread is logging: it expires the windows itself
+      }
+      limiter_.expire(now, summaries);
+    }
+    for (const std::string& summary : summaries) {
+      emit(summary);
+    }
+  }
+
+  /**
+   * A descriptor kept open for the moment the process runs out of them (EMFILE): closing it
+   * lets the listener accept one waiting client and tell it 503 at once, instead of leaving it
+   * in the backlog. /dev/null, reopened afterwards.
+   */
+  void reserve_spare() noexcept {
+    if (spare_fd_ < 0) {
+      spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+  }
+
+  /// Closes the spare descriptor. @return False if there was none.
+  bool release_spare() noexcept {
+    if (spare_fd_ < 0) {
+      return false;
+    }
+    ::close(spare_fd_);
+    spare_fd_ = -1;
+    return true;
+  }
+
  private:
+  void emit(std::string_view line) {
+    if (options_.log) {
+      options_.log(line);
+    } else {
+      default_log_.write(line);
+    }
+  }
+
   const functions& functions_;
   server_options options_;
+  log_writer default_log_{STDERR_FILENO, "statefun::asio::http_server: "};
+  std::mutex log_mutex_;
+  log_limiter limiter_;
+  int spare_fd_ = -1;
   std::vector<std::unique_ptr<server_thread>> threads_;
   std::atomic<std::size_t> next_{0};
   std::atomic<std::size_t> connections_{0};
@@ -172,6 +281,7 @@ inline void server_thread::sweep() {
     date_.update(second);
   }
   const clock::time_point now = clock::now();
+  core_.log_expired(now);
   connections_.for_each([now](connection_base& c) {
     if (c.deadline <= now) {
       c.deadline = clock::time_point::max();
