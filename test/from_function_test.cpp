@@ -4,6 +4,7 @@
 // reference), the official vectors, and hand-written canonical bytes.
 
 #include "support/doctest.hpp"
+#include "support/memory.hpp"
 #include "support/files.hpp"
 #include "support/nanopb_reference.hpp"
 #include "support/views_inside.hpp"
@@ -38,17 +39,7 @@ using statefun::codec::mutation_view;
 using statefun::codec::typed_value_view;
 namespace nb = statefun::test::nanopb;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool under_asan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool under_asan = true;
-#else
-constexpr bool under_asan = false;
-#endif
-#else
-constexpr bool under_asan = false;
-#endif
+using statefun::test::under_asan;
 
 /// Bytes from hex pairs ("a2 06 05"); spaces are ignored.
 std::string hex(std::string_view text) {

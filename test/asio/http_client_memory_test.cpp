@@ -25,6 +25,7 @@
 #include "asio/client_support.hpp"
 #include "asio/fake_service.hpp"
 #include "support/doctest.hpp"
+#include "support/memory.hpp"
 #include "support/run_on.hpp"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -33,31 +34,9 @@ namespace {
 
 using statefun::asio::http_client;
 
-constexpr std::uint64_t mib = 1 << 20;
+using statefun::test::mib;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool client_sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool client_sanitized = true;
-#else
-constexpr bool client_sanitized = false;
-#endif
-#else
-constexpr bool client_sanitized = false;
-#endif
-
-/// A field of /proc/self/status in bytes (VmHWM, VmRSS are given in kB).
-std::uint64_t own_status_bytes(std::string_view field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
-      return std::stoull(line.substr(field.size() + 1)) * 1024;
-    }
-  }
-  throw std::runtime_error("no " + std::string(field) + " in /proc/self/status");
-}
+using statefun::test::under_asan;
 
 /// Resets VmHWM to the resident memory now (Linux 4.0 and later).
 void reset_peak() { std::ofstream("/proc/self/clear_refs") << "5"; }
@@ -123,7 +102,7 @@ TEST_CASE("http_client: a response in one-byte chunks bigger than max_response_b
   std::string message;
   std::error_code code;
   reset_peak();
-  const std::uint64_t before = own_status_bytes("VmRSS");
+  const std::uint64_t before = statefun::test::status_bytes("self", "VmRSS");
   {
     http_client client(io.get_executor(), service.url(), 0);
     try {
@@ -136,26 +115,26 @@ TEST_CASE("http_client: a response in one-byte chunks bigger than max_response_b
   CHECK(code == std::errc::message_size);
   CHECK(message.find("max_response_bytes (1048576 bytes)") != std::string::npos);
   CHECK(message.find("GET http://127.0.0.1:") != std::string::npos);
-  const std::uint64_t peak = own_status_bytes("VmHWM");
+  const std::uint64_t peak = statefun::test::status_bytes("self", "VmHWM");
   MESSAGE("http_client: resident ", before / mib, " MiB before, peak ", peak / mib, " MiB");
-  CHECK(peak < before + (client_sanitized ? 32 : 8) * mib);
+  CHECK(peak < before + (under_asan ? 32 : 8) * mib);
 }
 
 TEST_CASE("http_client: a legal response in one-byte chunks (21 raw bytes per body byte) is read whole within max_response_bytes plus a small constant") {
-  const std::uint64_t size = (client_sanitized ? 4 : 8) * mib;
+  const std::uint64_t size = (under_asan ? 4 : 8) * mib;
   const std::uint64_t limit = 2 * size;
   chunk_streamer service(size);
   asio::io_context io;
   std::string body;
   reset_peak();
-  const std::uint64_t before = own_status_bytes("VmRSS");
+  const std::uint64_t before = statefun::test::status_bytes("self", "VmRSS");
   {
     http_client client(io.get_executor(), service.url(), 0);
     auto response = statefun::test::run_on(io, client.get("/big", {.timeout = std::chrono::minutes(2), .max_response_bytes = limit}));
     CHECK(response.status == 200);
     body = std::move(response.body);
   }
-  const std::uint64_t peak = own_status_bytes("VmHWM");
+  const std::uint64_t peak = statefun::test::status_bytes("self", "VmHWM");
   MESSAGE("http_client: ", 21 * size / mib, " MiB on the wire; resident ", before / mib, " MiB before, peak ",
           peak / mib, " MiB");
   REQUIRE(body.size() == size);
@@ -165,7 +144,7 @@ TEST_CASE("http_client: a legal response in one-byte chunks (21 raw bytes per bo
   }
   CHECK(same);
   // The receive buffer (the body so far, up to the limit) and the body returned.
-  CHECK(peak < before + limit + size + (client_sanitized ? 2 * limit + 16 * mib : 8 * mib));
+  CHECK(peak < before + limit + size + (under_asan ? 2 * limit + 16 * mib : 8 * mib));
 }
 
 TEST_CASE("http_client: a Content-Length over max_response_bytes fails with message_size before the body is read, and is not retried") {

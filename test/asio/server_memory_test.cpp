@@ -24,6 +24,7 @@
 
 #include "asio/server_support.hpp"
 #include "support/doctest.hpp"
+#include "support/memory.hpp"
 #include "support/process.hpp"
 #include "support/requests.hpp"
 
@@ -36,31 +37,11 @@ namespace {
 using statefun::test::expected_reply;
 using statefun::test::test_functions;
 
-constexpr std::uint64_t mib = 1 << 20;
+using statefun::test::mib;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
+using statefun::test::under_asan;
 
-/// A field of /proc/`pid`/status in bytes (VmHWM, VmRSS, VmSize are given in kB).
-std::uint64_t status_bytes(int pid, std::string_view field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
-      return std::stoull(line.substr(field.size() + 1)) * 1024;
-    }
-  }
-  throw std::runtime_error("no " + std::string(field) + " in /proc/" + std::to_string(pid) + "/status");
-}
+using statefun::test::status_bytes;
 
 /**
  * Leaves MALLOC_PERTURB_ out of the children's environment. `meson test` sets it, and glibc then
@@ -125,7 +106,7 @@ std::string counter_request(std::size_t size) {
 
 TEST_CASE("server memory: a body of one-byte chunks with 16-digit sizes (21 raw bytes per body byte) is answered, and the server's peak memory stays within its body limit plus a small constant") {
   // (Half as much under the sanitizers: the whole body must arrive within header_timeout.)
-  const std::uint64_t size = (sanitized ? 4 : 8) * mib;
+  const std::uint64_t size = (under_asan ? 4 : 8) * mib;
   const std::uint64_t limit = 2 * size;
   memory_server server(limit);
   const std::uint64_t before = status_bytes(server.pid(), "VmRSS");
@@ -151,7 +132,7 @@ TEST_CASE("server memory: a body of one-byte chunks with 16-digit sizes (21 raw 
           before / mib, " MiB before, peak ", peak / mib, " MiB");
   // Without compaction the raw bytes alone would take 170 MiB. (ASan's quarantine keeps freed
   // blocks resident, and its shadow adds an eighth: a looser constant there.)
-  const std::uint64_t constant = sanitized ? 2 * limit + 16 * mib : 8 * mib;
+  const std::uint64_t constant = under_asan ? 2 * limit + 16 * mib : 8 * mib;
   CHECK(peak < before + limit + constant);
 }
 
@@ -159,7 +140,7 @@ TEST_CASE("server memory: 200 connections that declare a 64 MiB Content-Length a
   const std::uint64_t limit = 64 * mib;
   memory_server server(limit);
   const std::uint64_t before = status_bytes(server.pid(), "VmSize");
-  if (!sanitized) {
+  if (!under_asan) {
     // Room for 200 small buffers, not for 200 reservations of 64 MiB (12.8 GB).
     const ::rlimit cap{before + 512 * mib, before + 512 * mib};
     REQUIRE(::prlimit(server.pid(), RLIMIT_AS, &cap, nullptr) == 0);

@@ -23,8 +23,7 @@
 #include <statefun/local/runtime.hpp>
 #include <statefun/statefun.hpp>
 
-#include "support/counter.hpp"
-#include "support/values.hpp"
+#include "support/vector_functions.hpp"
 
 #include <asio/post.hpp>
 
@@ -48,73 +47,11 @@
 namespace {
 
 using namespace std::chrono_literals;
-using statefun::context;
-using statefun::message;
-using statefun_test::count;
-using statefun_test::counter;
 
-void fanout(context& ctx, const message&) {
-  counter(ctx, message{});
-  ctx.send(statefun::message_to({"bench/counter", "user-2"}).value("hello"));
-  ctx.send_egress(statefun::kafka_egress{"bench/egress"}.topic("out").key(ctx.self().id).value("hello"));
-}
-
-constexpr statefun::value_spec<std::int32_t> seen{"seen", statefun::expire_after_call{60s}};
-constexpr statefun::value_spec<std::string> session{"session", statefun::expire_after_write{1h}};
-constexpr statefun::value_spec<bool> flag{"flag"};
-constexpr statefun::value_spec<std::int32_t> i_spec{"i"};
-constexpr statefun::value_spec<std::int64_t> l_spec{"l"};
-constexpr statefun::value_spec<float> f_spec{"f"};
-constexpr statefun::value_spec<double> d_spec{"d"};
-constexpr statefun::value_spec<bool> b_spec{"b"};
-constexpr statefun::value_spec<std::string> s_spec{"s"};
-constexpr statefun::value_spec<statefun::test::user> u_spec{"u"};
-constexpr statefun::value_spec<std::string> name_spec{"name"};
-
-void write_types(context& ctx, const message&) {
-  ctx.storage().set(i_spec, -7);
-  ctx.storage().set(l_spec, (std::int64_t{1} << 40) + 3);
-  ctx.storage().set(f_spec, 1.5F);
-  ctx.storage().set(d_spec, -0.25);
-  ctx.storage().set(b_spec, false);
-  ctx.storage().set(s_spec, std::string("h\xC3\xA9llo \xE2\x9C\x93"));
-  ctx.storage().set(u_spec, statefun::test::user{"ann", 12});
-}
-
-void messenger(context& ctx, const message&) {
-  ctx.send(statefun::message_to({"vec/counter", "x"}).value("hi"));
-  ctx.send(statefun::message_to({"vec/counter", "y"}).value(42));
-  ctx.send(statefun::message_to({"vec/counter", "z"}).value(statefun::test::user{"bo", 3}));
-  ctx.send_after(1500ms, statefun::message_to({"vec/counter", "x"}).value("later"));
-  ctx.send_after(2s, statefun::message_to({"vec/counter", "x"}).value(7), statefun::cancellation_token{"tok-1"});
-  ctx.cancel_delayed_message(statefun::cancellation_token{"tok-0"});
-  ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("out").key("k").value("a string"));
-  ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("ints").value(258));
-  ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("doubles").key("d").value(2.5));
-  ctx.send_egress(statefun::kafka_egress{"vec/kafka"}.topic("typed").value(statefun::test::user{"cy", 1}));
-  ctx.send_egress(
-      statefun::kinesis_egress{"vec/kinesis"}.stream("s1").partition_key("p").explicit_hash_key("123").value("v"));
-  const std::array<std::byte, 2> raw{std::byte{0}, std::byte{1}};
-  ctx.send_egress(statefun::kinesis_egress{"vec/kinesis"}.stream("s2").partition_key("p2").value(std::span(raw)));
-  ctx.send_egress(statefun::egress_to("vec/generic").value(statefun::test::user{"di", 0}));
-}
-
-/// The functions of test/vectors_test.cpp (the official SDK's vectors) and of the workloads.
+/// The functions of the protocol vectors and of the workloads.
 statefun::functions peer_functions() {
-  statefun::functions fns;
-  fns.bind("vec/counter", {count}, counter);
-  fns.bind("vec/ttl", {seen, session, flag}, [](context&, const message&) {});
-  fns.bind("vec/types", {i_spec, l_spec, f_spec, d_spec, b_spec, s_spec, u_spec}, write_types);
-  fns.bind("vec/deleter", {count, name_spec}, [](context& ctx, const message&) { ctx.storage().remove(count); });
-  fns.bind("vec/reader", {count}, [](context& ctx, const message&) { (void)ctx.storage().get(count); });
-  fns.bind("vec/echo", [](context& ctx, const message& msg) {
-    if (ctx.caller()) {
-      ctx.send(statefun::message_to(*ctx.caller()).value("echo:" + msg.as<std::string>()));
-    }
-  });
-  fns.bind("vec/messenger", messenger);
-  fns.bind("bench/counter", {count}, counter);
-  fns.bind("bench/fanout", {count}, fanout);
+  statefun::functions fns = statefun::test::vector_functions();
+  statefun::test::bind_workload_functions(fns);
   return fns;
 }
 
