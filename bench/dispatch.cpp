@@ -2,7 +2,8 @@
 //
 // Workloads (test/data/workloads/README.md): W1 one counter invocation, W2 a batch of 100, W3 a
 // fan-out (state + message + Kafka egress), W4 the missing-state handshake, plus B1000 (a batch
-// of 1,000 generated here) and W1co (W1 served by a coroutine function). Baselines: nanopb's
+// of 1,000 generated here), W1co (W1 served by a coroutine function), and W1metrics and W3metrics
+// (W1 and W3 with a Prometheus observer attached: the cost of metrics on). Baselines: nanopb's
 // generic pb_decode() of the same ToFunction bodies against our view decoder, and awaiting a
 // statefun::task against a plain call and asio::awaitable.
 //
@@ -16,6 +17,7 @@
 // NAME is a benchmark name (W1, W2, W3, W4, B1000, W1co, decode-W1-nanopb, ...) or a group
 // prefix (`decode`, `await`): a name is selected when it equals NAME or starts with "NAME-".
 
+#include <statefun/metrics/prometheus.hpp>
 #include <statefun/statefun.hpp>
 #include <statefun/detail/proto/request-reply.pb.h>
 
@@ -595,7 +597,8 @@ void print_ratios(const std::vector<result>& results) {
   const std::pair<std::string_view, std::string_view> pairs[] = {
       {"decode-W1-nanopb", "decode-W1-ours"}, {"decode-W2-nanopb", "decode-W2-ours"},
       {"await-task", "call-plain"},           {"await-asio", "await-task"},
-      {"W1co", "W1"},
+      {"W1co", "W1"},          {"W1metrics", "W1"},
+      {"W3metrics", "W3"},
   };
   for (const auto& [slow, fast] : pairs) {
     const result* a = find(slow);
@@ -638,6 +641,12 @@ int run(const options& o) {
   fns.bind("bench/fanout", {count}, fanout);
   statefun::functions coroutine_fns;
   coroutine_fns.bind("bench/counter", {count}, counter_coroutine);
+  // The same functions with a Prometheus observer attached: the cost of metrics on.
+  statefun::metrics::prometheus metrics;
+  statefun::functions metered_fns;
+  metered_fns.bind("bench/counter", {count}, counter);
+  metered_fns.bind("bench/fanout", {count}, fanout);
+  metered_fns.observe(&metrics);
 
   // Held by pointer: the benchmarks below refer to them.
   std::vector<std::unique_ptr<workload>> workloads;
@@ -656,6 +665,10 @@ int run(const options& o) {
       5'000, expectation{41 + 1000}, fns);
   add("W1co", "W1 served by a coroutine function", w1, std::string(), 1, 1'000'000, expectation{42},
       coroutine_fns);
+  add("W1metrics", "W1 with a Prometheus observer", w1, std::string(), 1, 1'000'000, expectation{42},
+      metered_fns);
+  add("W3metrics", "W3 with a Prometheus observer", read_file(dir + "w3_fanout.bin"), std::string(), 1, 500'000,
+      expectation{42, true}, metered_fns);
 
   std::vector<benchmark> benchmarks;
   for (const auto& w : workloads) {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -26,10 +27,21 @@ struct batch_effects {
   codec::from_function_writer writer;
   /// Tokens of delayed messages sent in this batch and not cancelled since.
   std::vector<std::string> pending_tokens;
+  /// Effects of the batch by kind, for an observer (an increment each: cheaper than asking
+  /// whether anyone observes).
+  std::uint32_t messages = 0;
+  std::uint32_t delayed_messages = 0;
+  std::uint32_t cancellations = 0;
+  std::uint32_t egress_records = 0;
+  std::uint32_t replies = 0;
+  /// The context refused an effect (and threw) in this batch.
+  bool refused = false;
 
   void clear() noexcept {
     writer.clear();
     pending_tokens.clear();
+    messages = delayed_messages = cancellations = egress_records = replies = 0;
+    refused = false;
   }
 };
 
@@ -59,7 +71,8 @@ class context {
 
   /// Sends `m` now.
   void send(const outgoing_message& m) {
-    effects_->writer.add_message({detail::view_of(m.target()), {m.value_type(), true, m.value()}});
+    add_message(m);
+    ++effects_->messages;
   }
 
   /**
@@ -70,10 +83,12 @@ class context {
   template <detail::sendable V>
   void reply(const V& value) {
     if (!caller_->has_value()) {
+      effects_->refused = true;
       throw std::logic_error("statefun: " + self_->to_string() +
                              " cannot reply: the message came from an ingress, not from a function");
     }
-    send(message_to(**caller_).value(value));
+    add_message(message_to(**caller_).value(value));
+    ++effects_->replies;
   }
 
   /**
@@ -94,6 +109,7 @@ class context {
                   const cancellation_token& token) {
     auto& pending = effects_->pending_tokens;
     if (std::find(pending.begin(), pending.end(), token.str()) != pending.end()) {
+      effects_->refused = true;
       throw std::invalid_argument("statefun: cancellation token '" + token.str() +
                                   "' is already used by a delayed message of this batch");
     }
@@ -109,17 +125,24 @@ class context {
     cancellation.is_cancellation = true;
     cancellation.cancellation_token = token.str();
     effects_->writer.add_delayed(cancellation);
+    ++effects_->cancellations;
   }
 
   /// Sends a record to an egress.
   void send_egress(const egress_message& e) {
     effects_->writer.add_egress(
         {e.egress().namespace_name(), e.egress().name(), {e.value_type(), true, e.value()}});
+    ++effects_->egress_records;
   }
 
  private:
+  void add_message(const outgoing_message& m) {
+    effects_->writer.add_message({detail::view_of(m.target()), {m.value_type(), true, m.value()}});
+  }
+
   void schedule(std::chrono::milliseconds delay, const outgoing_message& m, std::string_view token) {
     if (delay < std::chrono::milliseconds::zero()) {
+      effects_->refused = true;
       throw std::invalid_argument("statefun: delay of " + std::to_string(delay.count()) +
                                   " ms for a message to '" + m.target().to_string() +
                                   "' is negative");
@@ -130,6 +153,7 @@ class context {
     delayed.argument = {m.value_type(), true, m.value()};
     delayed.cancellation_token = token;
     effects_->writer.add_delayed(delayed);
+    ++effects_->delayed_messages;
   }
 
   const address* self_;

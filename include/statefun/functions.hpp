@@ -6,6 +6,7 @@
 #include <statefun/context.hpp>
 #include <statefun/durable.hpp>
 #include <statefun/message.hpp>
+#include <statefun/observer.hpp>
 #include <statefun/task.hpp>
 #include <statefun/type_name.hpp>
 #include <statefun/value_spec.hpp>
@@ -54,13 +55,15 @@ struct bound_function {
   std::function<task<>(context&, const message&)> run_coroutine{};
   durable_body run_durable{};
   durable_options durable{};
+  /// Where this type's events go (see `functions::observe`), or null: nothing is counted.
+  function_observer* events = nullptr;
 };
 
 /// Sends a function's result to its caller; a result with no caller (an ingress) is dropped.
 template <class R>
 void answer_caller(context& ctx, const R& result) {
   if (ctx.caller()) {
-    ctx.send(message_to(*ctx.caller()).value(result));
+    ctx.reply(result);
   }
 }
 
@@ -155,6 +158,12 @@ class functions {
       };
     }
     const std::string key = bound->type.str();
+    if (by_type_.contains(key)) {
+      throw std::invalid_argument("statefun: function type '" + key + "' is bound twice");
+    }
+    if (observer_ != nullptr) {
+      bound->events = observer_->function_type(bound->type);
+    }
     if (!by_type_.emplace(key, std::move(bound)).second) {
       throw std::invalid_argument("statefun: function type '" + key + "' is bound twice");
     }
@@ -176,6 +185,22 @@ class functions {
 
   [[nodiscard]] std::size_t size() const noexcept { return by_type_.size(); }
 
+  /**
+   * Sends the events of these functions' handlers (batches, effects, failures) to `o`, which
+   * must outlive the registry's handlers; null stops them. Call it before serving, as `bind`:
+   * each bound type's events go to `o.function_type(type)`, asked for here once per type.
+   */
+  functions& observe(statefun::observer* o) {
+    observer_ = o;
+    for (auto& [key, bound] : by_type_) {
+      bound->events = o != nullptr ? o->function_type(bound->type) : nullptr;
+    }
+    return *this;
+  }
+
+  /// Where these functions' events go, or null.
+  [[nodiscard]] statefun::observer* observer() const noexcept { return observer_; }
+
   /// A handler serving these functions (see request_reply_handler.hpp).
   [[nodiscard]] request_reply_handler handler() const;
 
@@ -183,6 +208,7 @@ class functions {
   std::unordered_map<std::string, std::unique_ptr<detail::bound_function>, detail::string_hash,
                      std::equal_to<>>
       by_type_;
+  statefun::observer* observer_ = nullptr;
 };
 
 }  // namespace statefun::inline v0

@@ -12,10 +12,12 @@
 #include <statefun/expected.hpp>
 #include <statefun/functions.hpp>
 #include <statefun/message.hpp>
+#include <statefun/observer.hpp>
 #include <statefun/storage.hpp>
 #include <statefun/sync_wait.hpp>
 #include <statefun/task.hpp>
 
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <string>
@@ -47,7 +49,7 @@ class request_reply_handler {
   /// The response bytes (valid until the next request), or why there are none.
   using result = expected<std::string_view, error>;
 
-  explicit request_reply_handler(const functions& fns) noexcept : functions_(&fns) {}
+  explicit request_reply_handler(const functions& fns) noexcept : functions_(&fns), observer_(fns.observer()) {}
 
   /**
    * Handles one request. `request` and the handler must outlive the returned task.
@@ -94,8 +96,12 @@ class request_reply_handler {
 
   step prepare(std::string_view request) {
     effects_.clear();
+    events_ = nullptr;
+    if (observer_ != nullptr) {
+      started_ = std::chrono::steady_clock::now();
+    }
     if (const auto decoded = batch_.decode(request); !decoded) {
-      return {nullptr, unexpected(decoded.to_error())};
+      return {nullptr, refuse(failure_kind::malformed_request, decoded.to_error())};
     }
     // A handler (one per connection) mostly sees one function type after another: keep the
     // last one's name and lookup instead of rebuilding the string and hashing it again.
@@ -104,19 +110,23 @@ class request_reply_handler {
         !detail::same_text(target.namespace_name, self_.type.namespace_name())) {
       function_ = nullptr;
       if (!self_.type.try_assign(target.namespace_name, target.type)) {
-        return {nullptr, unexpected(error{errc::invalid_address, "target type '" +
+        return {nullptr, refuse(failure_kind::malformed_request, error{errc::invalid_address, "target type '" +
                                                                      std::string(target.namespace_name) +
                                                                      "/" + std::string(target.type) + "'"})};
       }
       function_ = functions_->find(self_.type.str());
       if (function_ == nullptr) {
-        return {nullptr, unexpected(error{errc::unknown_function, self_.type.str()})};
+        return {nullptr, refuse(failure_kind::unknown_function_type, error{errc::unknown_function, self_.type.str()})};
       }
     }
     self_.id.assign(target.id);
     const detail::bound_function* function = function_;
+    events_ = function->events;
     if (attach_states(*function)) {
       return {function, std::string_view{}};
+    }
+    if (events_ != nullptr) {
+      events_->missing_state(missing_.size());
     }
     codec::from_function_writer::write_incomplete_context(missing_, response_);
     return {nullptr, std::string_view(response_)};
@@ -196,7 +206,7 @@ class request_reply_handler {
     for (std::size_t i = 0; i < batch_.invocations.size(); ++i) {
       const auto msg = begin_invocation(i);
       if (!msg) {
-        return fail(msg.error());
+        return fail(msg.error(), failure_kind::malformed_request);
       }
       try {
         function.run_plain(ctx, *msg);
@@ -213,7 +223,7 @@ class request_reply_handler {
     for (std::size_t i = 0; i < batch_.invocations.size(); ++i) {
       const auto msg = begin_invocation(i);
       if (!msg) {
-        co_return fail(msg.error());
+        co_return fail(msg.error(), failure_kind::malformed_request);
       }
       std::exception_ptr failure;
       try {
@@ -243,7 +253,7 @@ class request_reply_handler {
     for (std::size_t i = 0; i < batch_.invocations.size() && !failure; ++i) {
       const auto msg = begin_invocation(i);
       if (!msg) {
-        co_return fail(msg.error());
+        co_return fail(msg.error(), failure_kind::malformed_request);
       }
       try {
         co_await engine.deliver(caller_, *msg);
@@ -275,12 +285,47 @@ class request_reply_handler {
       }
     }
     effects_.writer.finish(response_);
+    if (events_ != nullptr) {
+      events_->batch_handled(observed_batch());
+    }
     return std::string_view(response_);
   }
 
-  result fail(error e) {
+  result fail(error e, failure_kind kind) {
+    if (events_ != nullptr) {
+      events_->batch_failed(kind, observed_batch());
+    }
     effects_.clear();
     return unexpected(std::move(e));
+  }
+
+  /// A request that reached no function: only the observer (if any) hears of it.
+  unexpected<error> refuse(failure_kind kind, error e) {
+    if (observer_ != nullptr) {
+      observer_->request_failed(kind);
+    }
+    return unexpected(std::move(e));
+  }
+
+  /// What the batch did, for the observer: only computed when there is one.
+  batch_event observed_batch() const noexcept {
+    batch_event event;
+    event.invocations = static_cast<std::uint32_t>(batch_.invocations.size());
+    event.handler_time = std::chrono::steady_clock::now() - started_;
+    event.messages = effects_.messages;
+    event.delayed_messages = effects_.delayed_messages;
+    event.cancellations = effects_.cancellations;
+    event.egress_records = effects_.egress_records;
+    event.replies = effects_.replies;
+    for (const detail::state_cell& cell : cells_) {
+      if (cell.incoming_present) {
+        event.state_bytes_read += cell.incoming_value.size();
+      }
+      if (cell.changed == detail::state_cell::change::modified) {
+        event.state_bytes_written += cell.pending.size();
+      }
+    }
+    return event;
   }
 
   result fail_with_exception(std::exception_ptr exception) {
@@ -291,10 +336,16 @@ class request_reply_handler {
       what = e.what();
     } catch (...) {
     }
-    return fail(error{errc::function_failed, self_.to_string() + ": " + what, exception});
+    return fail(error{errc::function_failed, self_.to_string() + ": " + what, exception},
+                effects_.refused ? failure_kind::refused_effect : failure_kind::exception);
   }
 
   const functions* functions_;
+  /// The registry's observer (fixed before serving), or null: then nothing below is used.
+  observer* observer_;
+  /// The observer of the current batch's function type, or null.
+  function_observer* events_ = nullptr;
+  std::chrono::steady_clock::time_point started_{};
   /// The function bound to `self_.type`, or null when that is not known yet.
   const detail::bound_function* function_ = nullptr;
   codec::invocation_batch_view batch_;
