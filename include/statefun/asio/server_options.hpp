@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <statefun/config.hpp>
+#include <statefun/observer.hpp>
 
 namespace statefun::inline v0::asio {
 
@@ -36,6 +37,21 @@ struct server_options {
 
   /// `GET` or `HEAD` here answers 200 "ok", for orchestrators' health checks. Empty: none.
   std::string health_path = "/healthz";
+
+  /// Receives the server's events (connections, responses, timeouts, refusals), or null: then
+  /// nothing is counted. Not owned: it must outlive the server. The functions' own events go
+  /// to the observer of the `functions` registry (`functions::observe`), usually the same one.
+  statefun::observer* observer = nullptr;
+
+  /// `GET` or `HEAD` here answers the metrics exposition (`observer::expose`, Prometheus
+  /// text format 0.0.4) of `metrics_source`, or of `observer` when that is null; 404 when
+  /// neither keeps one. Empty: no metrics route.
+  std::string metrics_path = "/metrics";
+
+  /// Whose exposition `metrics_path` serves, if not `observer`'s. To keep the scrape port off
+  /// the runtime's network, serve the metrics from a second `http_server` on its own port,
+  /// with `metrics_source` set and no `observer` (so scrapes are not counted as traffic).
+  const statefun::observer* metrics_source = nullptr;
 
   /// Threads serving connections, each with an event loop of its own (a connection stays on
   /// one thread). Functions of one thread run one step at a time, so they need no locks among

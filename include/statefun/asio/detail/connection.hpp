@@ -134,6 +134,9 @@ class connection final : public connection_base,
   /// Serves the connection until it closes. Keeps the connection alive while it runs.
   task<> serve(std::shared_ptr<connection> self) {
     thread_.add(*this);
+    if (observer_ != nullptr) {
+      observer_->connection(over_limit_ ? connection_event::refused : connection_event::accepted);
+    }
     try {
       co_await serve_requests();
     } catch (const std::system_error&) {
@@ -146,6 +149,9 @@ class connection final : public connection_base,
     closed_ = true;
     thread_.remove(*this);
     core_.connections().fetch_sub(1, std::memory_order_relaxed);
+    if (observer_ != nullptr) {
+      observer_->connection(connection_event::closed);
+    }
     self.reset();  // (the last reference may be a pending read's, released when it completes)
   }
 
@@ -166,16 +172,19 @@ class connection final : public connection_base,
 
  private:
   /// How a request is to be answered, decided from its head.
-  enum class route { function, health, not_found, wrong_method, wrong_media_type };
+  enum class route { function, health, metrics, not_found, wrong_method, wrong_media_type };
 
   task<> serve_requests() {
     const server_options& options = core_.options();
-    set_deadline(options.header_timeout);
+    set_deadline(options.header_timeout, phase::header);
     try {
       co_await stream_traits<Stream>::handshake(stream_);
     } catch (const std::system_error& e) {
       // A client that does not trust us, or that we do not trust (mTLS): the operator must
       // see it. (Plain sockets have no handshake to fail.)
+      if (observer_ != nullptr) {
+        observer_->tls_handshake_failed();
+      }
       core_.log("tls", "TLS handshake with " + peer_of(stream_) + " failed: " + printable(e.what()));
       co_return;
     }
@@ -194,6 +203,9 @@ class connection final : public connection_base,
       if (status == http::parse_status::failed) {
         // Once per connection: the connection ends with this refusal.
         const http::parse_error error = parser_.error();
+        if (observer_ != nullptr) {
+          observer_->parser_refused(refusal_of(error.status));
+        }
         core_.log("refused", "refused " + peer_of(stream_) + " with " + std::to_string(error.status) +
                                  ": " + printable(error.reason));
         co_await respond_text(error.status, printable(error.reason) + "\n", true);
@@ -210,6 +222,9 @@ class connection final : public connection_base,
         case route::health:
           co_await respond_text(200, "ok\n", close, {}, parser_.method() == "HEAD");
           break;
+        case route::metrics:
+          co_await respond_metrics(close);
+          break;
         default:
           co_await respond_refusal(close);
           break;
@@ -224,7 +239,7 @@ class connection final : public connection_base,
       if (!reading_) {
         buffer_.shrink(keep_buffer_bytes);
       }
-      set_deadline(options.idle_timeout);
+      set_deadline(options.idle_timeout, phase::idle);
     }
   }
 
@@ -239,7 +254,7 @@ class connection final : public connection_base,
           // The head's first byte: header_timeout counts from here (before parsing, so that a
           // head and body arriving in one read still get the body's deadline below).
           head_started_ = true;
-          set_deadline(core_.options().header_timeout);
+          set_deadline(core_.options().header_timeout, phase::header);
         }
         const http::parse_status status = parser_.parse(buffer_.pending());
         if (!reading_) {
@@ -264,7 +279,7 @@ class connection final : public connection_base,
               co_await ::asio::async_write(stream_, ::asio::buffer(go_on), use_task);
             }
             // The end of the head: body_timeout counts from here, whatever came in this read.
-            set_deadline(core_.options().body_timeout);
+            set_deadline(core_.options().body_timeout, phase::body);
           }
         }
         if (status == http::parse_status::complete) {
@@ -310,7 +325,7 @@ class connection final : public connection_base,
         break;
       case route::wrong_method:
         co_await respond_text(405, "StateFun requests are POSTed\n", close,
-                              is_health_path() ? "GET, HEAD" : "POST");
+                              is_health_path() || is_metrics_path() ? "GET, HEAD" : "POST");
         break;
       default:
         co_await respond_text(415, "StateFun requests are application/octet-stream\n", close);
@@ -323,9 +338,12 @@ class connection final : public connection_base,
     if (is_health_path() && (method == "GET" || method == "HEAD")) {
       return route::health;
     }
+    if (is_metrics_path() && (method == "GET" || method == "HEAD")) {
+      return route::metrics;
+    }
     const std::string& path = core_.options().path;
     if (!path.empty() && request_path() != path) {
-      return is_health_path() ? route::wrong_method : route::not_found;
+      return is_health_path() || is_metrics_path() ? route::wrong_method : route::not_found;
     }
     if (method != "POST") {
       return route::wrong_method;
@@ -334,6 +352,27 @@ class connection final : public connection_base,
       return route::wrong_media_type;
     }
     return route::function;
+  }
+
+  bool is_metrics_path() const {
+    const std::string& metrics = core_.options().metrics_path;
+    return !metrics.empty() && request_path() == metrics;
+  }
+
+  /// The exposition of the metrics source (404 when it keeps none): built per scrape.
+  task<> respond_metrics(bool close) {
+    const server_options& options = core_.options();
+    const statefun::observer* source = options.metrics_source != nullptr ? options.metrics_source : observer_;
+    std::string text;
+    if (source == nullptr || !source->expose(text)) {
+      co_await respond_text(404, "no metrics are kept\n", close);
+      co_return;
+    }
+    co_await respond(response_head{.status = 200,
+                                   .content_type = "text/plain; version=0.0.4; charset=utf-8",
+                                   .content_length = text.size(),
+                                   .close = close},
+                     parser_.method() == "HEAD" ? std::string_view{} : std::string_view(text));
   }
 
   bool is_health_path() const {
@@ -372,8 +411,11 @@ class connection final : public connection_base,
     const std::size_t head_size = format_response_head(head, head_buffer_.data());
     const std::array<::asio::const_buffer, 2> buffers{
         ::asio::buffer(head_buffer_.data(), head_size), ::asio::buffer(body)};
-    set_deadline(core_.options().write_timeout);
+    set_deadline(core_.options().write_timeout, phase::write);
     co_await ::asio::async_write(stream_, buffers, use_task);
+    if (observer_ != nullptr) {
+      observer_->response({.status = head.status, .bytes = head_size + body.size()});
+    }
   }
 
   /**
@@ -387,7 +429,7 @@ class connection final : public connection_base,
       co_return;
     }
     const server_options& options = core_.options();
-    set_deadline(options.linger_timeout);
+    set_deadline(options.linger_timeout, phase::linger);
     parser_.reset();  // what follows is discarded, not parsed (nor read ahead for)
     std::uint64_t discarded = 0;
     // (Not `while (co_await ...)`: g++ 12 miscompiles an await in a loop condition here.)
@@ -452,6 +494,9 @@ class connection final : public connection_base,
       }
     } else {
       buffer_.commit(n);
+      if (observer_ != nullptr) {
+        observer_->bytes_received(n);
+      }
     }
     waiter_.wake();
   }
@@ -460,7 +505,22 @@ class connection final : public connection_base,
     return !in_flight_ && !head_started_ && buffer_.pending_size() == 0 && waiter_.waiting;
   }
 
-  void set_deadline(clock::duration timeout) noexcept { deadline = clock::now() + timeout; }
+  void set_deadline(clock::duration timeout, phase kind) noexcept {
+    deadline = clock::now() + timeout;
+    deadline_phase = kind;
+  }
+
+  /// The observer's name for a refusal of the parser, by its status.
+  static parser_refusal refusal_of(int status) noexcept {
+    switch (status) {
+      case 400: return parser_refusal::bad_request;
+      case 413: return parser_refusal::body_too_large;
+      case 431: return parser_refusal::head_too_large;
+      case 501: return parser_refusal::not_implemented;
+      case 505: return parser_refusal::version_not_supported;
+      default: return parser_refusal::other;
+    }
+  }
   void clear_deadline() noexcept { deadline = clock::time_point::max(); }
 
   static constexpr std::size_t read_size = 4096;
@@ -469,6 +529,7 @@ class connection final : public connection_base,
 
   server_thread& thread_;
   server_core& core_;
+  statefun::observer* observer_ = core_.observer();
   Stream stream_;
   read_buffer buffer_;
   http::request_parser parser_;

@@ -159,6 +159,10 @@ class acceptor_listener final : public listener_base {
         }
       }
       ::close(fd);
+      if (statefun::observer* o = core_.observer(); o != nullptr) {
+        o->connection(connection_event::refused);
+        o->connection(connection_event::closed);
+      }
       core_.log("emfile", "answered 503 at once to a waiting client: out of file descriptors "
                        "(raise RLIMIT_NOFILE or lower max_connections)");
     }

@@ -16,6 +16,7 @@
 #include <statefun/asio/server_options.hpp>
 #include <statefun/config.hpp>
 #include <statefun/functions.hpp>
+#include <statefun/observer.hpp>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -25,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,11 @@ class connection_base : public intrusive_list_hook {
   /// When the connection's current phase (reading a head, a body, writing, idle) must be over;
   /// `time_point::max()` while a function runs. The thread's sweeper enforces it.
   clock::time_point deadline = clock::time_point::max();
+
+  /// Which of the server's timeouts `deadline` is, for the observer's `timeout` event
+  /// (`linger` is none: the lingering close of a finished connection is not a failure).
+  enum class phase : std::uint8_t { header, body, idle, write, linger };
+  phase deadline_phase = phase::header;
 };
 
 class server_core;
@@ -168,6 +175,8 @@ class server_core {
 
   const functions& fns() const noexcept { return functions_; }
   const server_options& options() const noexcept { return options_; }
+  /// Where the server's events go, or null.
+  statefun::observer* observer() const noexcept { return options_.observer; }
   std::vector<std::unique_ptr<server_thread>>& threads() noexcept { return threads_; }
 
   /// The thread for the next connection (round robin).
@@ -282,9 +291,13 @@ inline void server_thread::sweep() {
   }
   const clock::time_point now = clock::now();
   core_.log_expired(now);
-  connections_.for_each([now](connection_base& c) {
+  statefun::observer* const observer = core_.observer();
+  connections_.for_each([now, observer](connection_base& c) {
     if (c.deadline <= now) {
       c.deadline = clock::time_point::max();
+      if (observer != nullptr && c.deadline_phase != connection_base::phase::linger) {
+        observer->timeout(static_cast<timeout_kind>(c.deadline_phase));
+      }
       c.close_now();
     }
   });
