@@ -6,7 +6,11 @@
 #include <statefun/asio/tls.hpp>
 #include <statefun/metrics/prometheus.hpp>
 
+#include <atomic>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -14,6 +18,7 @@
 #include "asio/server_support.hpp"
 #include "support/doctest.hpp"
 #include "support/exposition.hpp"
+#include "support/requests.hpp"
 
 using namespace std::chrono_literals;
 using statefun::test::client;
