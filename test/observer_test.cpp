@@ -1,5 +1,7 @@
 #include <statefun/observer.hpp>
 
+#include <statefun/observer_fanout.hpp>
+
 #include <statefun/egress.hpp>
 #include <statefun/message_builder.hpp>
 #include <statefun/request_reply_handler.hpp>
@@ -176,4 +178,28 @@ TEST_CASE("with no observer nothing is told, and detaching stops the events") {
   CHECK_FALSE(handler.handle_sync(request("t", "nobody", "1").invoke("x").bytes()));
   CHECK(o.types["t/f"]->handled.empty());
   CHECK(o.unrouted.empty());
+}
+
+TEST_CASE("a fan-out hands every event to each of its observers") {
+  recording_observer a;
+  recording_observer b;
+  struct server_events final : statefun::observer {
+    void timeout(statefun::timeout_kind) noexcept override { ++timeouts; }
+    int timeouts = 0;
+  } c;
+  statefun::observer_fanout both{&a, &b, &c};
+  statefun::functions fns;
+  fns.bind("t/f", [](context&, const message&) {});
+  fns.observe(&both);
+  auto handler = fns.handler();
+  REQUIRE(handler.handle_sync(request("t", "f", "1").invoke("x").bytes()));
+  CHECK_FALSE(handler.handle_sync(request("t", "nobody", "1").invoke("x").bytes()));
+  both.timeout(statefun::timeout_kind::idle);
+  for (recording_observer* r : {&a, &b}) {
+    CHECK(r->types["t/f"]->handled.size() == 1);
+    CHECK(r->unrouted == std::vector<failure_kind>{failure_kind::unknown_function_type});
+  }
+  CHECK(c.timeouts == 1);
+  std::string text;
+  CHECK_FALSE(both.expose(text));  // none of them keeps an exposition
 }

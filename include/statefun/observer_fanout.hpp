@@ -1,0 +1,121 @@
+#pragma once
+
+/// @file
+/// `observer_fanout`: one observer that hands every event to several (Prometheus metrics and a
+/// log sink, say), since the handler and the server each take one observer pointer.
+
+#include <statefun/observer.hpp>
+#include <statefun/type_name.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace statefun::inline v0 {
+
+/**
+ * Forwards each event to every observer it was given, in order. The observers are not owned:
+ * they must outlive the fan-out. `expose` appends the expositions of those that keep one (keep
+ * one only: two Prometheus expositions in one text would declare their families twice).
+ *
+ * **Example**:
+ * @code
+ * statefun::metrics::prometheus metrics;
+ * my_log_observer log;
+ * statefun::observer_fanout both{&metrics, &log};
+ * fns.observe(&both);
+ * @endcode
+ */
+class observer_fanout final : public observer {
+ public:
+  observer_fanout(std::initializer_list<observer*> observers) : observers_(observers) {}
+
+  function_observer* function_type(const type_name& type) override {
+    auto per_type = std::make_unique<function_fanout>();
+    for (observer* o : observers_) {
+      if (function_observer* f = o->function_type(type); f != nullptr) {
+        per_type->targets.push_back(f);
+      }
+    }
+    if (per_type->targets.empty()) {
+      return nullptr;
+    }
+    const std::lock_guard lock(mutex_);
+    return types_.emplace_back(std::move(per_type)).get();
+  }
+
+  void request_failed(failure_kind kind) noexcept override {
+    for (observer* o : observers_) {
+      o->request_failed(kind);
+    }
+  }
+  void connection(connection_event event) noexcept override {
+    for (observer* o : observers_) {
+      o->connection(event);
+    }
+  }
+  void bytes_received(std::uint64_t bytes) noexcept override {
+    for (observer* o : observers_) {
+      o->bytes_received(bytes);
+    }
+  }
+  void response(const response_event& event) noexcept override {
+    for (observer* o : observers_) {
+      o->response(event);
+    }
+  }
+  void timeout(timeout_kind kind) noexcept override {
+    for (observer* o : observers_) {
+      o->timeout(kind);
+    }
+  }
+  void parser_refused(parser_refusal reason) noexcept override {
+    for (observer* o : observers_) {
+      o->parser_refused(reason);
+    }
+  }
+  void tls_handshake_failed() noexcept override {
+    for (observer* o : observers_) {
+      o->tls_handshake_failed();
+    }
+  }
+  bool expose(std::string& out) const override {
+    bool any = false;
+    for (const observer* o : observers_) {
+      any = o->expose(out) || any;
+    }
+    return any;
+  }
+
+ private:
+  /// One function type's observers, one per child that observes the type.
+  struct function_fanout final : function_observer {
+    void batch_handled(const batch_event& event) noexcept override {
+      for (function_observer* f : targets) {
+        f->batch_handled(event);
+      }
+    }
+    void missing_state(std::size_t missing) noexcept override {
+      for (function_observer* f : targets) {
+        f->missing_state(missing);
+      }
+    }
+    void batch_failed(failure_kind kind, const batch_event& event) noexcept override {
+      for (function_observer* f : targets) {
+        f->batch_failed(kind, event);
+      }
+    }
+    std::vector<function_observer*> targets;
+  };
+
+  std::vector<observer*> observers_;
+  /// Guards `types_` against two registries binding at once; never taken per event.
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<function_fanout>> types_;
+};
+
+}  // namespace statefun::inline v0
