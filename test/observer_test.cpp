@@ -203,3 +203,16 @@ TEST_CASE("a fan-out hands every event to each of its observers") {
   std::string text;
   CHECK_FALSE(both.expose(text));  // none of them keeps an exposition
 }
+
+TEST_CASE("a handler made before the observer was attached tells it nothing") {
+  recording_observer o;
+  statefun::functions fns;
+  fns.bind("t/f", [](context&, const message&) {});
+  auto early = fns.handler();
+  fns.observe(&o);
+  REQUIRE(early.handle_sync(request("t", "f", "1").invoke("x").bytes()));
+  CHECK(o.types["t/f"]->handled.empty());
+  auto late = fns.handler();
+  REQUIRE(late.handle_sync(request("t", "f", "1").invoke("x").bytes()));
+  CHECK(o.types["t/f"]->handled.size() == 1);
+}

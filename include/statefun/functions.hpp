@@ -189,6 +189,8 @@ class functions {
    * Sends the events of these functions' handlers (batches, effects, failures) to `o`, which
    * must outlive the registry's handlers; null stops them. Call it before serving, as `bind`:
    * each bound type's events go to `o.function_type(type)`, asked for here once per type.
+   * Handlers made before the first `observe` tell nothing (a server makes its handlers per
+   * connection, so attach before it runs).
    */
   functions& observe(statefun::observer* o) {
     observer_ = o;

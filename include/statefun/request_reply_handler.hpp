@@ -121,7 +121,8 @@ class request_reply_handler {
     }
     self_.id.assign(target.id);
     const detail::bound_function* function = function_;
-    events_ = function->events;
+    // (A handler made before `functions::observe` keeps observing nothing: it read no clock.)
+    events_ = observer_ != nullptr ? function->events : nullptr;
     if (attach_states(*function)) {
       return {function, std::string_view{}};
     }

@@ -62,6 +62,14 @@ class histogram {
     return buckets_[i].load(std::memory_order_relaxed);
   }
   [[nodiscard]] std::uint64_t sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
+  /// Observations in all buckets.
+  [[nodiscard]] std::uint64_t count() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& b : buckets_) {
+      n += b.load(std::memory_order_relaxed);
+    }
+    return n;
+  }
 
  private:
   std::array<std::uint64_t, N> bounds_;
