@@ -2,8 +2,11 @@
 //
 // Workloads (test/data/workloads/README.md): W1 one counter invocation, W2 a batch of 100, W3 a
 // fan-out (state + message + Kafka egress), W4 the missing-state handshake, plus B1000 (a batch
-// of 1,000 generated here), W1co (W1 served by a coroutine function), and W1metrics and W3metrics
-// (W1 and W3 with a Prometheus observer attached: the cost of metrics on). Baselines: nanopb's
+// of 1,000 generated here), W1co (W1 served by a coroutine function), and, built with
+// STATEFUN_BENCH_METRICS (meson's dispatch_metrics), W1metrics and W3metrics (W1 and W3 with a
+// Prometheus observer attached: the cost of metrics on; in a binary of their own, so that the
+// observer in this translation unit does not change how g++ inlines the handler for the
+// others, which is what a program without metrics gets). Baselines: nanopb's
 // generic pb_decode() of the same ToFunction bodies against our view decoder, and awaiting a
 // statefun::task against a plain call and asio::awaitable.
 //
@@ -17,7 +20,9 @@
 // NAME is a benchmark name (W1, W2, W3, W4, B1000, W1co, decode-W1-nanopb, ...) or a group
 // prefix (`decode`, `await`): a name is selected when it equals NAME or starts with "NAME-".
 
+#if STATEFUN_BENCH_METRICS
 #include <statefun/metrics/prometheus.hpp>
+#endif
 #include <statefun/statefun.hpp>
 #include <statefun/detail/proto/request-reply.pb.h>
 
@@ -641,12 +646,14 @@ int run(const options& o) {
   fns.bind("bench/fanout", {count}, fanout);
   statefun::functions coroutine_fns;
   coroutine_fns.bind("bench/counter", {count}, counter_coroutine);
+#if STATEFUN_BENCH_METRICS
   // The same functions with a Prometheus observer attached: the cost of metrics on.
   statefun::metrics::prometheus metrics;
   statefun::functions metered_fns;
   metered_fns.bind("bench/counter", {count}, counter);
   metered_fns.bind("bench/fanout", {count}, fanout);
   metered_fns.observe(&metrics);
+#endif
 
   // Held by pointer: the benchmarks below refer to them.
   std::vector<std::unique_ptr<workload>> workloads;
@@ -665,10 +672,12 @@ int run(const options& o) {
       5'000, expectation{41 + 1000}, fns);
   add("W1co", "W1 served by a coroutine function", w1, std::string(), 1, 1'000'000, expectation{42},
       coroutine_fns);
+#if STATEFUN_BENCH_METRICS
   add("W1metrics", "W1 with a Prometheus observer", w1, std::string(), 1, 1'000'000, expectation{42},
       metered_fns);
   add("W3metrics", "W3 with a Prometheus observer", read_file(dir + "w3_fanout.bin"), std::string(), 1, 500'000,
       expectation{42, true}, metered_fns);
+#endif
 
   std::vector<benchmark> benchmarks;
   for (const auto& w : workloads) {
