@@ -65,52 +65,61 @@ template <class Unsigned>
 }
 
 /**
- * The offset of the first byte of `text` that does not start a well-formed UTF-8 sequence
- * (RFC 3629, table 3-7 of the Unicode standard), or `text.size()` if there is none. Refused:
- * stray continuation bytes, overlong forms (C0, C1, E0 80..9F, F0 80..8F), UTF-16 surrogates
- * (ED A0..BF), code points above U+10FFFF (F4 90.., F5..FF) and sequences cut short.
+ * The length of the well-formed UTF-8 sequence at the start of `text` (1 to 4), or 0 if there
+ * is none (RFC 3629, table 3-7 of the Unicode standard). Refused: stray continuation bytes,
+ * overlong forms (C0, C1, E0 80..9F, F0 80..8F), UTF-16 surrogates (ED A0..BF), code points
+ * above U+10FFFF (F4 90.., F5..FF) and sequences cut short. `text` must not be empty.
  */
+[[nodiscard]] constexpr std::size_t utf8_sequence_size(std::string_view text) noexcept {
+  const std::size_t n = text.size();
+  auto byte = [&text](std::size_t at) { return static_cast<unsigned char>(text[at]); };
+  const unsigned lead = byte(0);
+  if (lead < 0x80) {
+    return 1;
+  }
+  // The range of the second byte, which rules out overlongs, surrogates and > U+10FFFF.
+  unsigned low = 0x80;
+  unsigned high = 0xBF;
+  std::size_t length = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;  // a continuation byte, C0/C1 (overlong) or F5..FF (beyond U+10FFFF)
+  }
+  if (n < length || byte(1) < low || byte(1) > high) {
+    return 0;
+  }
+  for (std::size_t k = 2; k < length; ++k) {
+    if ((byte(k) & 0xC0u) != 0x80u) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+/// The offset of the first byte of `text` that does not start a well-formed UTF-8 sequence (see
+/// `utf8_sequence_size`), or `text.size()` if there is none.
 [[nodiscard, gnu::noinline]] constexpr std::size_t first_invalid_utf8(std::string_view text) noexcept {
   const std::size_t n = text.size();
   std::size_t i = 0;
-  auto byte = [&text](std::size_t at) { return static_cast<unsigned char>(text[at]); };
-  auto continuation = [&](std::size_t at) { return at < n && (byte(at) & 0xC0u) == 0x80u; };
   while (i < n) {
     if (i + 8 <= n && is_ascii(text.substr(i, 8))) {
       i += 8;
       continue;
     }
-    const unsigned lead = byte(i);
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    // The range of the second byte, which rules out overlongs, surrogates and > U+10FFFF.
-    unsigned low = 0x80;
-    unsigned high = 0xBF;
-    std::size_t length = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      low = lead == 0xE0 ? 0xA0 : 0x80;
-      high = lead == 0xED ? 0x9F : 0xBF;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      low = lead == 0xF0 ? 0x90 : 0x80;
-      high = lead == 0xF4 ? 0x8F : 0xBF;
-    } else {
-      return i;  // a continuation byte, C0/C1 (overlong) or F5..FF (beyond U+10FFFF)
-    }
-    if (i + 1 >= n || byte(i + 1) < low || byte(i + 1) > high) {
+    const std::size_t size = utf8_sequence_size(text.substr(i));
+    if (size == 0) {
       return i;
     }
-    for (std::size_t k = 2; k < length; ++k) {
-      if (!continuation(i + k)) {
-        return i;
-      }
-    }
-    i += length;
+    i += size;
   }
   return n;
 }

@@ -10,39 +10,12 @@
 #include <string_view>
 
 #include <statefun/config.hpp>
+#include <statefun/detail/utf8.hpp>
 
 namespace statefun::inline v0::asio::detail {
 
 /// Client-supplied text longer than this (in bytes, before escaping) is cut in its middle.
 inline constexpr std::size_t max_printed_bytes = 512;
-
-/// The length of the valid UTF-8 sequence at the start of `text` (1 to 4), or 0 if none is.
-inline std::size_t utf8_sequence_size(std::string_view text) noexcept {
-  const auto byte = [&text](std::size_t i) { return static_cast<std::uint8_t>(text[i]); };
-  const auto continuation = [&](std::size_t i, std::uint8_t low = 0x80, std::uint8_t high = 0xBF) {
-    return i < text.size() && byte(i) >= low && byte(i) <= high;
-  };
-  const std::uint8_t lead = byte(0);
-  if (lead < 0x80) {
-    return 1;
-  }
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    return continuation(1) ? 2 : 0;
-  }
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    // (E0: no overlong forms; ED: no UTF-16 surrogates.)
-    const std::uint8_t low = lead == 0xE0 ? 0xA0 : 0x80;
-    const std::uint8_t high = lead == 0xED ? 0x9F : 0xBF;
-    return continuation(1, low, high) && continuation(2) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    // (F0: no overlong forms; F4: nothing above U+10FFFF.)
-    const std::uint8_t low = lead == 0xF0 ? 0x90 : 0x80;
-    const std::uint8_t high = lead == 0xF4 ? 0x8F : 0xBF;
-    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
-  }
-  return 0;
-}
 
 /// The code point of a valid UTF-8 sequence of `size` bytes.
 inline char32_t utf8_code_point(std::string_view sequence, std::size_t size) noexcept {
@@ -72,7 +45,7 @@ inline void append_escaped(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   std::size_t i = 0;
   while (i < text.size()) {
-    const std::size_t size = utf8_sequence_size(text.substr(i));
+    const std::size_t size = statefun::detail::utf8_sequence_size(text.substr(i));
     if (size == 0) {
       const auto byte = static_cast<std::uint8_t>(text[i]);
       out += "\\x";
