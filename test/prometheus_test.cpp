@@ -128,11 +128,13 @@ TEST_CASE("label values are escaped: backslash, double quote and line feed") {
   CHECK(text == "a\\\\b\\\"c\\nd");
 }
 
-TEST_CASE("counters add up when several threads handle batches at once") {
+TEST_CASE("counters add up when more threads than shards handle batches at once") {
+  // Each thread counts in a shard of its own until the shards run out; the rest share the
+  // last one with locked additions. More threads than shards exercise both.
   statefun::metrics::prometheus metrics;
   metered_functions f(metrics);
-  constexpr int threads = 4;
-  constexpr int batches = 500;
+  constexpr int threads = static_cast<int>(statefun::metrics::detail::shard_count) + 4;
+  constexpr int batches = 200;
   const std::string bytes = request("t", "counter", "1").state("count", std::int32_t{1}).invoke("a").bytes();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -150,6 +152,11 @@ TEST_CASE("counters add up when several threads handle batches at once") {
   CHECK(e.at("statefun_function_batches_total{function_type=\"t/counter\"}") == threads * batches);
   CHECK(e.at("statefun_function_batch_duration_seconds_count{function_type=\"t/counter\"}") == threads * batches);
   CHECK(e.at("statefun_function_effects_total{function_type=\"t/counter\",kind=\"message\"}") == threads * batches);
+  CHECK(e.at("statefun_function_invocations_total{function_type=\"t/counter\"}") == threads * batches);
+  CHECK(e.at("statefun_function_batch_size_bucket{function_type=\"t/counter\",le=\"1\"}") == threads * batches);
+  CHECK(e.at("statefun_function_state_read_bytes_total{function_type=\"t/counter\"}") ==
+        e.at("statefun_function_state_written_bytes_total{function_type=\"t/counter\"}"));
+  CHECK(e.at("statefun_function_state_written_bytes_total{function_type=\"t/counter\"}") > 0);
 }
 
 TEST_CASE("promtool check metrics accepts the exposition (skipped without Prometheus' promtool)") {

@@ -7,6 +7,7 @@
 #include <statefun/codec/from_function.hpp>
 #include <statefun/codec/to_function.hpp>
 #include <statefun/context.hpp>
+#include <statefun/detail/monotonic_clock.hpp>
 #include <statefun/detail/same_text.hpp>
 #include <statefun/error.hpp>
 #include <statefun/expected.hpp>
@@ -22,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <cstdint>
 #include <vector>
 
 namespace statefun::inline v0 {
@@ -98,7 +100,7 @@ class request_reply_handler {
     effects_.clear();
     events_ = nullptr;
     if (observer_ != nullptr) {
-      started_ = std::chrono::steady_clock::now();
+      started_ns_ = detail::monotonic_ns();
     }
     if (const auto decoded = batch_.decode(request); !decoded) {
       return {nullptr, refuse(failure_kind::malformed_request, decoded.to_error())};
@@ -287,7 +289,7 @@ class request_reply_handler {
     }
     effects_.writer.finish(response_);
     if (events_ != nullptr) {
-      events_->batch_handled(observed_batch());
+      report_handled();
     }
     return std::string_view(response_);
   }
@@ -308,11 +310,15 @@ class request_reply_handler {
     return unexpected(std::move(e));
   }
 
+  /// Out of line so that the observer's code does not change how the compiler inlines the
+  /// serving path: with it inlined, W1 cost 60 instructions more with metrics off.
+  [[gnu::noinline]] void report_handled() const noexcept { events_->batch_handled(observed_batch()); }
+
   /// What the batch did, for the observer: only computed when there is one.
   batch_event observed_batch() const noexcept {
     batch_event event;
     event.invocations = static_cast<std::uint32_t>(batch_.invocations.size());
-    event.handler_time = std::chrono::steady_clock::now() - started_;
+    event.handler_time = std::chrono::nanoseconds(detail::monotonic_ns() - started_ns_);
     event.messages = effects_.messages;
     event.delayed_messages = effects_.delayed_messages;
     event.cancellations = effects_.cancellations;
@@ -346,7 +352,8 @@ class request_reply_handler {
   observer* observer_;
   /// The observer of the current batch's function type, or null.
   function_observer* events_ = nullptr;
-  std::chrono::steady_clock::time_point started_{};
+  /// When the batch began (`detail::monotonic_ns`), if there is an observer.
+  std::int64_t started_ns_ = 0;
   /// The function bound to `self_.type`, or null when that is not known yet.
   const detail::bound_function* function_ = nullptr;
   codec::invocation_batch_view batch_;

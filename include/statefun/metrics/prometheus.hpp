@@ -42,7 +42,7 @@ class prometheus final : public observer {
   /// The Content-Type of `expose`'s text.
   static constexpr std::string_view content_type = "text/plain; version=0.0.4; charset=utf-8";
 
-  function_observer* function_type(const type_name& type) override {
+  [[gnu::cold]] function_observer* function_type(const type_name& type) override {
     const std::lock_guard lock(mutex_);
     for (const auto& series : functions_) {
       if (series->type == type.str()) {
@@ -62,13 +62,13 @@ class prometheus final : public observer {
   void parser_refused(parser_refusal reason) noexcept override { server_.parser_refused(reason); }
   void tls_handshake_failed() noexcept override { server_.tls_handshake_failed(); }
 
-  bool expose(std::string& out) const override {
+  [[gnu::cold]] bool expose(std::string& out) const override {
     write(out);
     return true;
   }
 
   /// Appends the exposition (format 0.0.4) of everything counted so far.
-  void write(std::string& out) const {
+  [[gnu::cold]] void write(std::string& out) const {
     const std::lock_guard lock(mutex_);
     detail::append_functions(out, functions_, unrouted_failures_);
     server_.write(out);

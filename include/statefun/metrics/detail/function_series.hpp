@@ -37,56 +37,112 @@ inline std::size_t failure_index(failure_kind kind) noexcept { return static_cas
 struct function_series final : function_observer {
   explicit function_series(std::string t) : type(std::move(t)) {}
 
-  // Every atomic addition is a locked instruction (about 20 cycles): what can be derived at
-  // a scrape is not counted apart. Batches are the duration histogram's count (failed ones
-  // included); invocations are the batch size histogram's sum plus those of failed batches.
+  // What can be derived at a scrape is not counted apart: batches are the duration
+  // histogram's count (failed ones included); invocations are the batch size histogram's sum
+  // plus those of failed batches.
   void batch_handled(const batch_event& e) noexcept override {
-    count(e);
-    duration.observe(static_cast<std::uint64_t>(e.handler_time.count()));
+    const std::size_t index = this_thread_shard();
+    if (owned_shard(index)) {
+      count_handled<true>(shards[index], e);
+    } else {
+      count_handled<false>(shards[index], e);
+    }
   }
 
   void missing_state(std::size_t /*missing*/) noexcept override { missing_states.add(); }
 
   void batch_failed(failure_kind kind, const batch_event& e) noexcept override {
-    failures[failure_index(kind)].add();
-    failed_invocations.add(e.invocations);
-    duration.observe(static_cast<std::uint64_t>(e.handler_time.count()));
+    const std::size_t index = this_thread_shard();
+    if (owned_shard(index)) {
+      count_failed<true>(shards[index], kind, e);
+    } else {
+      count_failed<false>(shards[index], kind, e);
+    }
   }
 
-  void count(const batch_event& e) noexcept {
-    batch_size.observe(e.invocations);
-    const std::array<std::uint32_t, 5> counts{e.messages, e.delayed_messages, e.cancellations, e.egress_records,
-                                              e.replies};
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-      if (counts[i] != 0) {
-        effects[i].add(counts[i]);
-      }
+  /// One thread's counts, on cache lines of its own.
+  struct alignas(64) shard {
+    /// Invocations of failed batches (those of the others are `batch_size`'s sum).
+    cell failed_invocations;
+    cell state_read;
+    cell state_written;
+    std::array<cell, 4> failures;
+    std::array<cell, 5> effects;
+    histogram_cells<size_bounds.size()> batch_size;
+    histogram_cells<duration_bounds.size()> duration;
+  };
+
+  template <bool Owned>
+  static void count_handled(shard& s, const batch_event& e) noexcept {
+    s.batch_size.observe<Owned>(size_bounds, e.invocations);
+    if (e.messages != 0) {
+      s.effects[0].add<Owned>(e.messages);
+    }
+    if (e.delayed_messages != 0) {
+      s.effects[1].add<Owned>(e.delayed_messages);
+    }
+    if (e.cancellations != 0) {
+      s.effects[2].add<Owned>(e.cancellations);
+    }
+    if (e.egress_records != 0) {
+      s.effects[3].add<Owned>(e.egress_records);
+    }
+    if (e.replies != 0) {
+      s.effects[4].add<Owned>(e.replies);
     }
     if (e.state_bytes_read != 0) {
-      state_read.add(e.state_bytes_read);
+      s.state_read.add<Owned>(e.state_bytes_read);
     }
     if (e.state_bytes_written != 0) {
-      state_written.add(e.state_bytes_written);
+      s.state_written.add<Owned>(e.state_bytes_written);
     }
+    s.duration.observe<Owned>(duration_bounds, static_cast<std::uint64_t>(e.handler_time.count()));
+  }
+
+  template <bool Owned>
+  static void count_failed(shard& s, failure_kind kind, const batch_event& e) noexcept {
+    s.failures[failure_index(kind)].add<Owned>(1);
+    s.failed_invocations.add<Owned>(e.invocations);
+    s.duration.observe<Owned>(duration_bounds, static_cast<std::uint64_t>(e.handler_time.count()));
+  }
+
+  /// A cell's value summed over the shards.
+  template <class Select>
+  std::uint64_t total(const Select& select) const noexcept {
+    std::uint64_t n = 0;
+    for (const shard& s : shards) {
+      n += select(s).value();
+    }
+    return n;
+  }
+
+  /// A histogram summed over the shards.
+  template <std::size_t N>
+  histogram_counts<N> total(const std::array<std::uint64_t, N>& bounds,
+                            histogram_cells<N> shard::*member) const noexcept {
+    histogram_counts<N> counts;
+    counts.bounds = &bounds;
+    for (const shard& s : shards) {
+      const histogram_cells<N>& h = s.*member;
+      for (std::size_t i = 0; i <= N; ++i) {
+        counts.buckets[i] += h.buckets[i].value();
+      }
+      counts.sum += h.sum.value();
+    }
+    return counts;
   }
 
   const std::string type;
-  /// Invocations of failed batches (those of the others are `batch_size`'s sum).
-  counter failed_invocations;
+  /// Rare (once per missing-state handshake): one shared counter.
   counter missing_states;
-  counter state_read;
-  counter state_written;
-  std::array<counter, 4> failures;
-  std::array<counter, 5> effects;
-  histogram<10> batch_size{size_bounds};
-  histogram<16> duration{duration_bounds};
+  std::array<shard, shard_count> shards{};
 };
 
 /**
  * Appends the families of the function types' series. `unrouted`: failures of requests that
  * named no bound type (their `function_type` label is empty).
  */
-inline void append_functions(std::string& out, const std::vector<std::unique_ptr<function_series>>& functions,
+[[gnu::cold]] inline void append_functions(std::string& out, const std::vector<std::unique_ptr<function_series>>& functions,
                              const std::array<counter, 4>& unrouted) {
   const auto per_type = [&](std::string_view name, std::string_view help, const auto& value_of) {
     append_family(out, name, "counter", help);
@@ -94,17 +150,25 @@ inline void append_functions(std::string& out, const std::vector<std::unique_ptr
       append_sample(out, name, {{"function_type", s->type}}, value_of(*s));
     }
   };
+  using shard = function_series::shard;
   per_type("statefun_function_batches_total", "Batches (requests) handled, failed ones included.",
-           [](const function_series& s) { return s.duration.count(); });
+           [](const function_series& s) { return s.total(duration_bounds, &shard::duration).count(); });
   per_type("statefun_function_invocations_total", "Invocations in the batches handled.",
-           [](const function_series& s) { return s.batch_size.sum() + s.failed_invocations.value(); });
+           [](const function_series& s) {
+             return s.total(size_bounds, &shard::batch_size).sum +
+                    s.total([](const shard& h) -> const cell& { return h.failed_invocations; });
+           });
   per_type("statefun_function_missing_state_total",
            "Batches answered with the missing-state handshake (the runtime lacked a declared state).",
            [](const function_series& s) { return s.missing_states.value(); });
   per_type("statefun_function_state_read_bytes_total", "Bytes of state values received with batches handled.",
-           [](const function_series& s) { return s.state_read.value(); });
+           [](const function_series& s) {
+             return s.total([](const shard& h) -> const cell& { return h.state_read; });
+           });
   per_type("statefun_function_state_written_bytes_total", "Bytes of state values written back by batches handled.",
-           [](const function_series& s) { return s.state_written.value(); });
+           [](const function_series& s) {
+             return s.total([](const shard& h) -> const cell& { return h.state_written; });
+           });
 
   append_family(out, "statefun_function_failures_total", "counter",
                 "Failed batches by kind; function_type is empty when the request named no bound type.");
@@ -115,24 +179,24 @@ inline void append_functions(std::string& out, const std::vector<std::unique_ptr
   for (const auto& s : functions) {
     for (std::size_t k = 0; k < failure_names.size(); ++k) {
       append_sample(out, "statefun_function_failures_total", {{"function_type", s->type}, {"kind", failure_names[k]}},
-                    s->failures[k].value());
+                    s->total([k](const shard& h) -> const cell& { return h.failures[k]; }));
     }
   }
   append_family(out, "statefun_function_effects_total", "counter", "Effects of the batches handled, by kind.");
   for (const auto& s : functions) {
     for (std::size_t k = 0; k < effect_names.size(); ++k) {
       append_sample(out, "statefun_function_effects_total", {{"function_type", s->type}, {"kind", effect_names[k]}},
-                    s->effects[k].value());
+                    s->total([k](const shard& h) -> const cell& { return h.effects[k]; }));
     }
   }
   append_family(out, "statefun_function_batch_size", "histogram", "Invocations per batch handled.");
   for (const auto& s : functions) {
-    append_histogram(out, "statefun_function_batch_size", s->batch_size, 1.0, {{"function_type", s->type}});
+    append_histogram(out, "statefun_function_batch_size", s->total(size_bounds, &shard::batch_size), 1.0, {{"function_type", s->type}});
   }
   append_family(out, "statefun_function_batch_duration_seconds", "histogram",
                 "Time the handler took per batch, from decoding to the response (failed batches included).");
   for (const auto& s : functions) {
-    append_histogram(out, "statefun_function_batch_duration_seconds", s->duration, 1e9,
+    append_histogram(out, "statefun_function_batch_duration_seconds", s->total(duration_bounds, &shard::duration), 1e9,
                      {{"function_type", s->type}});
   }
 }

@@ -46,7 +46,7 @@ class server_series {
   void tls_handshake_failed() noexcept { tls_failures_.add(); }
 
   /// Appends the server's families.
-  void write(std::string& out) const {
+  [[gnu::cold]] void write(std::string& out) const {
     append_family(out, "statefun_server_connections", "gauge", "Connections open now.");
     append_sample(out, "statefun_server_connections", {}, open_.value());
     append_family(out, "statefun_server_connections_accepted_total", "counter", "Connections accepted and served.");
