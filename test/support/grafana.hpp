@@ -23,6 +23,7 @@ struct dashboard_query {
   std::string where;  ///< "panel \"Title\"" or "variable \"name\"", for messages
   std::string expr;   ///< PromQL; for a `label_values(selector, label)` variable, the selector
   std::string label;  ///< a `label_values` variable's label; empty for panel queries
+  std::string variable;  ///< the template variable's name; empty for panel queries
 };
 
 namespace grafana_detail {
@@ -139,7 +140,7 @@ inline std::vector<dashboard_query> dashboard_queries(const nlohmann::json& dash
     for (const auto& panel : panels) {
       const std::string where = "panel \"" + panel.value("title", std::string("?")) + "\"";
       for (const auto& target : panel.value("targets", nlohmann::json::array())) {
-        queries.push_back({where, target.at("expr").get<std::string>(), {}});
+        queries.push_back({where, target.at("expr").get<std::string>(), {}, {}});
       }
       if (panel.contains("panels")) {
         self(panel.at("panels"), self);
@@ -157,7 +158,7 @@ inline std::vector<dashboard_query> dashboard_queries(const nlohmann::json& dash
       const std::string where = "variable \"" + variable.value("name", std::string("?")) + "\"";
       const std::string_view prefix = "label_values(";
       if (!text.starts_with(prefix) || !text.ends_with(")")) {
-        queries.push_back({where, text, {}});
+        queries.push_back({where, text, {}, variable.at("name").get<std::string>()});
         continue;
       }
       const std::string arguments = text.substr(prefix.size(), text.size() - prefix.size() - 1);
@@ -167,7 +168,7 @@ inline std::vector<dashboard_query> dashboard_queries(const nlohmann::json& dash
       }
       std::string label = arguments.substr(comma + 1);
       std::erase_if(label, [](char ch) { return std::isspace(static_cast<unsigned char>(ch)) != 0; });
-      queries.push_back({where, arguments.substr(0, comma), label});
+      queries.push_back({where, arguments.substr(0, comma), label, variable.at("name").get<std::string>()});
     }
   }
   return queries;
