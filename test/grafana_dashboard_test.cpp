@@ -75,7 +75,9 @@ TEST_CASE("every query of every dashboard in docs/grafana names only series the 
   const auto families = exposed_families();
   const auto dashboards = shipped_dashboards();
   REQUIRE_FALSE(dashboards.empty());
-  for (const auto& [file, dashboard] : dashboards) {
+  for (const auto& shipped : dashboards) {
+    const std::string& file = shipped.first;  // (clang 14: INFO's lambda cannot capture a structured binding)
+    const nlohmann::json& dashboard = shipped.second;
     const auto queries = statefun::test::dashboard_queries(dashboard);
     CHECK(queries.size() > 10);
     for (const auto& query : queries) {
@@ -90,7 +92,9 @@ TEST_CASE("every query of every dashboard in docs/grafana names only series the 
 }
 
 TEST_CASE("the dashboards import as they are: one datasource variable that every panel and query uses") {
-  for (const auto& [file, dashboard] : shipped_dashboards()) {
+  for (const auto& shipped : shipped_dashboards()) {
+    const std::string& file = shipped.first;
+    const nlohmann::json& dashboard = shipped.second;
     INFO(file);
     CHECK_FALSE(dashboard.at("title").get<std::string>().empty());
     CHECK_FALSE(dashboard.at("uid").get<std::string>().empty());

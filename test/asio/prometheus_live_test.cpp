@@ -4,7 +4,7 @@
 // the test sent: the counters, increase(...), histogram_quantile(...), promtool's lint of the
 // exposition, and every query of the Grafana dashboards in docs/grafana.
 //
-// It takes about 5 s of wall time, nearly all of it idle: Prometheus 2.42 hands its targets to the
+// It takes 5 to 7 s of wall time, nearly all of it idle: Prometheus 2.42 hands its targets to the
 // scrape loops through a discovery manager that sends updates every 5 s, with no flag to shorten
 // that, so the first scrape comes 4 to 5 s after the start; the rest takes well under a second.
 //
