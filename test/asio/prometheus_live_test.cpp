@@ -1,0 +1,505 @@
+// The metrics against a real Prometheus (Debian's prometheus package, 2.42 in Debian 12): it
+// scrapes a live http_server every 250 ms while the test drives a known number of requests,
+// invocations (in batches of three) and failures of known kinds, and its HTTP API answers what
+// the test sent: the counters, increase(...), histogram_quantile(...), promtool's lint of the
+// exposition, and every query of the Grafana dashboards in docs/grafana.
+//
+// It takes 5 to 7 s of wall time, nearly all of it idle: Prometheus 2.42 hands its targets to the
+// scrape loops through a discovery manager that sends updates every 5 s, with no flag to shorten
+// that, so the first scrape comes 4 to 5 s after the start; the rest takes well under a second.
+//
+// Nothing sleeps: the test waits for events. The service's observer tells it when the server
+// has written its responses; the scrape server's exposition tells it when Prometheus scraped
+// (a target is scraped by one loop, one scrape at a time, so once scrape k+1 has begun, scrape
+// k is stored). Where Prometheus must become ready, the test asks again after each scrape,
+// within an overall deadline.
+
+#include <statefun/asio/http_client.hpp>
+#include <statefun/asio/server.hpp>
+#include <statefun/metrics/prometheus.hpp>
+#include <statefun/observer_fanout.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "asio/server_support.hpp"
+#include "support/doctest.hpp"
+#include "support/exposition.hpp"
+#include "support/grafana.hpp"
+#include "support/process.hpp"
+#include "support/requests.hpp"
+#include "support/run_on.hpp"
+
+#ifndef STATEFUN_TEST_DASHBOARDS
+#error "the build passes STATEFUN_TEST_DASHBOARDS, the folder of the Grafana dashboards (docs/grafana)"
+#endif
+
+using namespace std::chrono_literals;
+using statefun::test::client;
+using statefun::test::request;
+using statefun::test::runtime_post;
+
+namespace {
+
+constexpr std::string_view job = "statefun-live";
+/// The bound on every wait: generous, so that only a hang fails on it.
+constexpr auto wait_bound = 30s;
+
+constexpr statefun::value_spec<std::int32_t> live_count{"count"};
+
+/// Functions that count (and send one message per invocation), and one that throws.
+struct live_functions {
+  explicit live_functions(statefun::observer& observer) {
+    fns.bind("live/counter", {live_count}, [](statefun::context& ctx, const statefun::message&) {
+      ctx.storage().set(live_count, ctx.storage().get(live_count).value_or(0) + 1);
+      ctx.send(statefun::message_to({"live/sink", "a"}).value(1));
+    });
+    fns.bind("live/throws", [](statefun::context&, const statefun::message&) {
+      throw std::runtime_error("on purpose");
+    });
+    fns.observe(&observer);
+  }
+  statefun::functions fns;
+};
+
+/**
+ * What the test waits on: the responses the service wrote (as its observer, beside the
+ * Prometheus one) and the scrapes of the exposition (as the scrape server's metrics source,
+ * forwarding to the Prometheus observer).
+ */
+class witness final : public statefun::observer {
+ public:
+  explicit witness(const statefun::metrics::prometheus& metrics) : metrics_(metrics) {}
+
+  void response(const statefun::response_event& /*event*/) noexcept override { bump(responses_); }
+
+  bool expose(std::string& out) const override {
+    metrics_.write(out);
+    bump(scrapes_);  // after the write: a scrape counted here began after the caller read the count
+    return true;
+  }
+
+  std::uint64_t scrapes() const {
+    const std::lock_guard lock(mutex_);
+    return scrapes_;
+  }
+
+  /// Waits until at least `n` responses were written.
+  void wait_responses(std::uint64_t n) const { wait(responses_, n, "responses"); }
+
+  /// Waits until the exposition was served at least `n` times.
+  void wait_scrapes(std::uint64_t n) const { wait(scrapes_, n, "scrapes (is Prometheus running?)"); }
+
+ private:
+  void bump(std::uint64_t& count) const noexcept {
+    {
+      const std::lock_guard lock(mutex_);
+      ++count;
+    }
+    changed_.notify_all();
+  }
+
+  void wait(const std::uint64_t& count, std::uint64_t n, std::string_view what) const {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, wait_bound, [&] { return count >= n; })) {
+      throw std::runtime_error("waited in vain for " + std::to_string(n) + " " + std::string(what) + "; " +
+                               std::to_string(count) + " so far");
+    }
+  }
+
+  const statefun::metrics::prometheus& metrics_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  mutable std::uint64_t responses_ = 0;
+  mutable std::uint64_t scrapes_ = 0;
+};
+
+/// A free TCP port on 127.0.0.1 (Prometheus cannot report the port it bound for :0).
+std::uint16_t free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return acceptor.local_endpoint().port();
+}
+
+/**
+ * A Prometheus server of its own: config and storage in a temporary directory, listening on
+ * 127.0.0.1, scraping `target` every 250 ms. Stopped (SIGTERM, then SIGKILL should it not exit)
+ * and its directory removed on destruction; started under `setpriv --pdeathsig KILL` so that
+ * the kernel kills it should the test process die without unwinding.
+ */
+class prometheus_server {
+ public:
+  explicit prometheus_server(const std::string& target) : port_(free_port()) {
+    const std::string config = dir_.write("prometheus.yml",
+                                          "global:\n"
+                                          "  scrape_interval: 250ms\n"
+                                          "  scrape_timeout: 250ms\n"
+                                          "scrape_configs:\n"
+                                          "  - job_name: " + std::string(job) + "\n"
+                                          "    static_configs:\n"
+                                          "      - targets: [\"" + target + "\"]\n");
+    std::vector<std::string> argv;
+    if (::access("/usr/bin/setpriv", X_OK) == 0) {
+      argv = {"/usr/bin/setpriv", "--pdeathsig", "KILL"};
+    }
+    argv.insert(argv.end(), {STATEFUN_TEST_PROMETHEUS, "--config.file=" + config,
+                             "--storage.tsdb.path=" + (dir_ / "data"),
+                             "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--log.level=error"});
+    child_.emplace(argv);
+  }
+
+  prometheus_server(const prometheus_server&) = delete;
+  prometheus_server& operator=(const prometheus_server&) = delete;
+
+  ~prometheus_server() {
+    try {
+      child_->signal(SIGTERM);
+      (void)child_->wait(10s);  // kills it if it does not exit by then
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "stopping prometheus: %s\n", e.what());
+    }
+    // (child_ reaps or kills, then dir_ removes the storage.)
+  }
+
+  std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  statefun::test::temp_dir dir_;  // destroyed after the child
+  std::uint16_t port_;
+  std::optional<statefun::test::child> child_;
+};
+
+/// `text` percent-encoded for a query string (RFC 3986: all but the unreserved characters).
+std::string url_encode(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      char escaped[4];
+      std::snprintf(escaped, sizeof escaped, "%%%02X", byte);
+      out += escaped;
+    }
+  }
+  return out;
+}
+
+/// Prometheus' HTTP API through statefun::asio::http_client.
+class prometheus_api {
+ public:
+  explicit prometheus_api(std::uint16_t port) : client_(io_.get_executor(), "http://127.0.0.1:" + std::to_string(port)) {}
+
+  /// GET `target`: the status and the body.
+  std::pair<int, std::string> get(const std::string& target) {
+    const auto response = statefun::test::run_on(io_, client_.get(target));
+    return {response.status, response.body};
+  }
+
+  /// The `data` of a successful API answer to GET `target`; throws with Prometheus' error.
+  nlohmann::json data(const std::string& target) {
+    const auto [status, body] = get(target);
+    const auto answer = nlohmann::json::parse(body);
+    if (status != 200 || answer.at("status") != "success") {
+      throw std::runtime_error("GET " + target + ": " + std::to_string(status) + " " + body);
+    }
+    return answer.at("data");
+  }
+
+  /// The result of the instant query `expr` at `time` (Prometheus' now if empty).
+  nlohmann::json query(std::string_view expr, const std::string& time = {}) {
+    return data("/api/v1/query?query=" + url_encode(expr) + (time.empty() ? "" : "&time=" + time)).at("result");
+  }
+
+  /// The value of the one series `expr` selects at `time`.
+  double value(std::string_view expr, const std::string& time) {
+    const auto result = query(expr, time);
+    if (result.size() != 1) {
+      throw std::runtime_error(std::string(expr) + " selects " + std::to_string(result.size()) + " series: " +
+                               result.dump());
+    }
+    return std::stod(result[0].at("value").at(1).get<std::string>());
+  }
+
+ private:
+  asio::io_context io_;
+  statefun::asio::http_client client_;
+};
+
+/// A sample's timestamp (seconds, as the API writes them) as the API reads them: milliseconds.
+std::string api_time(double seconds) {
+  const auto ms = std::llround(seconds * 1000);
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld.%03lld", ms / 1000, ms % 1000);
+  return text;
+}
+
+/// Bytes of `v` as a state value on the wire.
+std::size_t live_state_bytes(std::int32_t v) {
+  std::string bytes;
+  statefun::type<std::int32_t>::encode(v, bytes);
+  return bytes.size();
+}
+
+/// What the test sent, and what each series must therefore read.
+struct traffic {
+  static constexpr int counter_batches = 5;
+  static constexpr int batch_size = 3;  // in the histogram's (2, 5] bucket
+  static constexpr int throwing_batches = 2;
+  std::size_t state_read = 0;
+  std::size_t state_written = 0;
+  std::uint64_t responses = 0;
+};
+
+/**
+ * The whole run, once for all the test cases: the service, a scrape server for its metrics
+ * (so that scrapes are not the service's traffic), Prometheus scraping it, the traffic, and the
+ * Prometheus timestamp of a sample stored after the traffic (`end`).
+ */
+struct live_run {
+  live_run() {
+    prometheus.emplace(scrape_target());
+    api.emplace(prometheus->port());
+    wait_until_up();
+    drive();
+    // Every event of the traffic is counted once the server wrote the last response; the next
+    // scrape begins after that, and it is stored once the one after it begins.
+    seen.wait_responses(sent.responses);
+    seen.wait_scrapes(seen.scrapes() + 2);
+    const auto samples = api->query(
+        "statefun_function_invocations_total{function_type=\"live/counter\"}[1h]").at(0).at("values");
+    first_value = std::stod(samples.front().at(1).get<std::string>());
+    end = api_time(samples.back().at(0).get<double>());
+  }
+
+  std::string scrape_target() const { return "127.0.0.1:" + std::to_string(scraper.port()); }
+
+  /// Waits until Prometheus is ready and its target up, asking again after each scrape.
+  void wait_until_up() {
+    const auto deadline = std::chrono::steady_clock::now() + wait_bound;
+    for (std::uint64_t scrapes = 2;; ++scrapes) {
+      seen.wait_scrapes(scrapes);  // the first scrape is stored once the second begins
+      try {
+        const auto up = api->query("up{job=\"" + std::string(job) + "\"}");
+        if (up.size() == 1 && up[0].at("value").at(1) == "1") {
+          return;
+        }
+      } catch (const std::exception& e) {
+        MESSAGE("Prometheus not ready yet: " << e.what());  // 503 until its storage is open
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error("Prometheus did not report its target up within the deadline");
+      }
+    }
+  }
+
+  /// The requests, invocations and failures the test cases count on.
+  void drive() {
+    const auto expect = [this](client<>& c, const std::string& bytes, int status) {
+      REQUIRE(c.exchange(bytes).status == status);
+      ++sent.responses;
+    };
+    client service_client(service.port());
+    for (int b = 0; b < traffic::counter_batches; ++b) {
+      request batch("live", "counter", "id-" + std::to_string(b));
+      batch.state("count", std::int32_t{b});
+      sent.state_read += live_state_bytes(b);
+      sent.state_written += live_state_bytes(b + traffic::batch_size);
+      for (int i = 0; i < traffic::batch_size; ++i) {
+        batch.invoke("x");
+      }
+      expect(service_client, runtime_post(batch.bytes()), 200);
+    }
+    // The runtime lacks the declared state: the missing-state handshake, not a batch.
+    expect(service_client, runtime_post(request("live", "counter", "new").invoke("x").bytes()), 200);
+    for (int b = 0; b < traffic::throwing_batches; ++b) {
+      expect(service_client, runtime_post(request("live", "throws", "1").invoke("x").invoke("y").bytes()), 500);
+    }
+    expect(service_client, runtime_post(request("live", "nobody", "1").invoke("x").bytes()), 500);
+    expect(service_client, runtime_post("not a batch"), 500);
+    expect(service_client, "GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n", 404);
+    client refused(service.port());
+    expect(refused, "HELLO\r\n\r\n", 400);
+  }
+
+  statefun::metrics::prometheus metrics;
+  witness seen{metrics};
+  statefun::observer_fanout service_observer{&metrics, &seen};
+  live_functions functions{metrics};
+  // The service answers no scrape: only the test's requests are its traffic.
+  statefun::test::running_server service{functions.fns, {.path = "/statefun", .observer = &service_observer, .metrics_path = ""}};
+  const statefun::functions none;
+  statefun::test::running_server scraper{none, {.path = "/-", .metrics_source = &seen}};
+  std::optional<prometheus_server> prometheus;  // stopped first
+  std::optional<prometheus_api> api;
+  traffic sent;
+  double first_value = -1;
+  std::string end;
+};
+
+/// The run, made by the first test case that needs it (a failure to make it fails each).
+live_run& run() {
+  static std::unique_ptr<live_run> made;
+  static std::exception_ptr failed;
+  if (failed) {
+    std::rethrow_exception(failed);
+  }
+  if (!made) {
+    try {
+      made = std::make_unique<live_run>();
+    } catch (...) {
+      failed = std::current_exception();
+      throw;
+    }
+  }
+  return *made;
+}
+
+std::string series(std::string_view name, std::string_view labels) {
+  return std::string(name) + "{job=\"" + std::string(job) + "\"" + (labels.empty() ? "" : ",") + std::string(labels) + "}";
+}
+
+}  // namespace
+
+TEST_CASE("prometheus live: the counters Prometheus stored equal what the test sent") {
+  auto& r = run();
+  auto& api = *r.api;
+  const auto at = [&](std::string_view name, std::string_view labels) { return api.value(series(name, labels), r.end); };
+  const std::string counter = "function_type=\"live/counter\"";
+  const std::string throws = "function_type=\"live/throws\"";
+  CHECK(at("statefun_function_batches_total", counter) == traffic::counter_batches);
+  CHECK(at("statefun_function_invocations_total", counter) == traffic::counter_batches * traffic::batch_size);
+  CHECK(at("statefun_function_batch_size_count", counter) == traffic::counter_batches);
+  CHECK(at("statefun_function_batch_size_sum", counter) == traffic::counter_batches * traffic::batch_size);
+  CHECK(at("statefun_function_batch_duration_seconds_count", counter) == traffic::counter_batches);
+  CHECK(at("statefun_function_missing_state_total", counter) == 1);
+  CHECK(at("statefun_function_effects_total", counter + ",kind=\"message\"") == traffic::counter_batches * traffic::batch_size);
+  CHECK(at("statefun_function_effects_total", counter + ",kind=\"reply\"") == 0);
+  CHECK(at("statefun_function_state_read_bytes_total", counter) == static_cast<double>(r.sent.state_read));
+  CHECK(at("statefun_function_state_written_bytes_total", counter) == static_cast<double>(r.sent.state_written));
+  CHECK(at("statefun_function_batches_total", throws) == traffic::throwing_batches);
+  CHECK(at("statefun_function_invocations_total", throws) == traffic::throwing_batches * 2);
+  CHECK(at("statefun_function_failures_total", throws + ",kind=\"exception\"") == traffic::throwing_batches);
+  CHECK(at("statefun_function_failures_total", "function_type=\"\",kind=\"unknown_function_type\"") == 1);
+  CHECK(at("statefun_function_failures_total", "function_type=\"\",kind=\"malformed_request\"") == 1);
+  CHECK(at("statefun_function_failures_total", counter + ",kind=\"exception\"") == 0);
+  CHECK(at("statefun_server_responses_total", "status=\"200\"") == traffic::counter_batches + 1);
+  CHECK(at("statefun_server_responses_total", "status=\"500\"") == traffic::throwing_batches + 2);
+  CHECK(at("statefun_server_responses_total", "status=\"404\"") == 1);
+  CHECK(at("statefun_server_responses_total", "status=\"400\"") == 1);
+  CHECK(at("statefun_server_parser_refusals_total", "reason=\"bad_request\"") == 1);
+  CHECK(at("statefun_server_connections_accepted_total", "") == 2);
+  CHECK(at("statefun_server_connections_refused_total", "") == 0);
+  CHECK(api.value("sum(" + series("statefun_server_responses_total", "") + ")", r.end) == static_cast<double>(r.sent.responses));
+}
+
+// increase(x[R]) extrapolates (last - first) to the window's edges, by the distance from each
+// edge to the nearest sample when that is under 1.1 sample intervals. Here neither edge moves it:
+// evaluated at the timestamp of the last sample, the window ends on a sample; and the window
+// (an hour) reaches back before Prometheus started, so its first sample is the first scrape,
+// taken before any traffic, where the counter was 0, and a counter is never extrapolated below
+// zero. So increase() is last - first exactly, with no tolerance.
+TEST_CASE("prometheus live: increase() over a window from before the traffic to after it is exactly what was sent") {
+  auto& r = run();
+  auto& api = *r.api;
+  REQUIRE(r.first_value == 0);  // the premise: a sample before the traffic
+  CHECK(api.value("increase(" + series("statefun_function_invocations_total", "function_type=\"live/counter\"") + "[1h])", r.end) ==
+        traffic::counter_batches * traffic::batch_size);
+  CHECK(api.value("increase(" + series("statefun_function_batches_total", "function_type=\"live/throws\"") + "[1h])", r.end) ==
+        traffic::throwing_batches);
+  CHECK(api.value("sum(increase(" + series("statefun_function_failures_total", "") + "[1h]))", r.end) ==
+        traffic::throwing_batches + 2);
+  CHECK(api.value("sum(increase(" + series("statefun_server_responses_total", "") + "[1h]))", r.end) ==
+        static_cast<double>(r.sent.responses));
+}
+
+// Every batch of live/counter held 3 invocations: all in the (2, 5] bucket. histogram_quantile
+// interpolates linearly inside it: the median is 2 + (5 - 2) * 0.5 = 3.5.
+TEST_CASE("prometheus live: histogram_quantile() of the batch sizes falls in the bucket of the batches sent") {
+  auto& r = run();
+  auto& api = *r.api;
+  const std::string buckets = series("statefun_function_batch_size_bucket", "function_type=\"live/counter\"");
+  const double median = api.value("histogram_quantile(0.5, sum by (le) (increase(" + buckets + "[1h])))", r.end);
+  CHECK(median > 2);
+  CHECK(median <= 5);
+  CHECK(median == doctest::Approx(3.5));
+  const double p99 = api.value("histogram_quantile(0.99, sum by (le) (" + buckets + "))", r.end);
+  CHECK(p99 > 2);
+  CHECK(p99 <= 5);
+  const double duration = api.value(
+      "histogram_quantile(0.99, sum by (le) (" +
+          series("statefun_function_batch_duration_seconds_bucket", "function_type=\"live/counter\"") + "))",
+      r.end);
+  CHECK(duration > 0);
+  CHECK(duration <= 10);  // inside the buckets (the largest is 10 s)
+}
+
+TEST_CASE("prometheus live: promtool check metrics accepts the exposition the scrape server serves") {
+  auto& r = run();
+  client c(r.scraper.port());
+  const auto response = c.exchange("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(response.status == 200);
+  statefun::test::temp_dir dir;
+  const std::string file = dir.write("metrics.txt", response.body);
+  const auto result = statefun::test::run({STATEFUN_TEST_PROMTOOL, "check", "metrics"}, statefun::test::hang_guard, file);
+  INFO("promtool said: " << result.out << result.err);
+  CHECK(result.status == statefun::test::exit_status::exited_with(0));
+  CHECK(result.err.empty());
+}
+
+TEST_CASE("prometheus live: every query of the dashboards in docs/grafana evaluates, with data") {
+  auto& r = run();
+  auto& api = *r.api;
+  const std::map<std::string, std::string> values{
+      {"job", std::string(job)},
+      {"instance", r.scrape_target()},
+      {"function_type", "live/counter"},
+      {"__rate_interval", "1m"},
+      {"__interval", "1s"},
+      {"__range", "1h"},
+  };
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(STATEFUN_TEST_DASHBOARDS)) {
+    if (entry.path().extension() != ".json") {
+      continue;
+    }
+    const auto dashboard = nlohmann::json::parse(statefun::test::read_file(entry.path().string()));
+    for (const auto& query : statefun::test::dashboard_queries(dashboard)) {
+      const std::string expr = statefun::test::substitute(query.expr, values);
+      INFO(entry.path().filename().string() << ", " << query.where << ": " << expr);
+      ++checked;
+      if (!query.label.empty()) {
+        // label_values(selector, label), as Grafana asks for it: the variable's value is offered.
+        const auto offered = api.data("/api/v1/label/" + query.label + "/values?match[]=" + url_encode(expr));
+        CHECK(std::find(offered.begin(), offered.end(), values.at(query.variable)) != offered.end());
+        continue;
+      }
+      nlohmann::json result;
+      CHECK_NOTHROW(result = api.query(expr, r.end));
+      CHECK_FALSE(result.empty());  // a query that names a series Prometheus lacks has no data
+    }
+  }
+  CHECK(checked > 10);
+}
