@@ -25,23 +25,23 @@ using statefun::address;
 using statefun::test::answer;
 using statefun::test::scripted_endpoint;
 
-local::typed_value text(std::string value) { return {"test/text", std::move(value), true}; }
+local::typed_value observed_text(std::string value) { return {"test/text", std::move(value), true}; }
 
-statefun::test::exposition scrape(const statefun::metrics::prometheus& metrics) {
+statefun::test::exposition local_scrape(const statefun::metrics::prometheus& metrics) {
   std::string out;
   metrics.write(out);
   return statefun::test::parse_exposition(out);
 }
 
-std::string routed(std::string_view type, std::string_view kind) {
+std::string routed_series(std::string_view type, std::string_view kind) {
   return "statefun_local_messages_routed_total{function_type=\"" + std::string(type) + "\",kind=\"" +
          std::string(kind) + "\"}";
 }
-std::string batches(std::string_view type, std::string_view reason) {
+std::string batches_series(std::string_view type, std::string_view reason) {
   return "statefun_local_batches_total{function_type=\"" + std::string(type) + "\",reason=\"" + std::string(reason) +
          "\"}";
 }
-std::string backlog(std::string_view type) {
+std::string backlog_series(std::string_view type) {
   return "statefun_local_backlog_messages{function_type=\"" + std::string(type) + "\"}";
 }
 
@@ -56,7 +56,7 @@ struct observed {
     rt.add_egress({.kind = local::egress_kind::any, .id = "test/once", .semantic = local::delivery_semantic::exactly_once});
   }
 
-  void send(std::string id, std::string value) { rt.send(address{"test/fn", std::move(id)}, text(std::move(value))); }
+  void send(std::string id, std::string value) { rt.send(address{"test/fn", std::move(id)}, observed_text(std::move(value))); }
 
   std::shared_ptr<scripted_endpoint> fn = std::make_shared<scripted_endpoint>();
   std::shared_ptr<scripted_endpoint> sink =
@@ -73,7 +73,7 @@ TEST_CASE("the local runtime's families appear once a runtime takes the observer
   CHECK(before.find("statefun_local_") == std::string::npos);  // a function service shows none
 
   observed o(&metrics);
-  const auto e = scrape(metrics);
+  const auto e = local_scrape(metrics);
   CHECK(e.types.at("statefun_local_messages_routed_total") == "counter");
   CHECK(e.types.at("statefun_local_batch_size") == "histogram");
   CHECK(e.types.at("statefun_local_backlog_messages") == "gauge");
@@ -94,13 +94,13 @@ TEST_CASE("messages routed are counted per target function type and kind: ingres
   o.fn->reply("b", answer{}.send_after(1000, "test", "sink", "x", "later").bytes());
   o.rt.run_until_quiescent();
 
-  const auto e = scrape(metrics);
-  CHECK(e.at(routed("test/fn", "ingress")) == 2);
-  CHECK(e.at(routed("test/fn", "message")) == 0);
-  CHECK(e.at(routed("test/sink", "ingress")) == 0);
-  CHECK(e.at(routed("test/sink", "message")) == 2);
-  CHECK(e.at(routed("test/sink", "delayed")) == 1);
-  CHECK(e.at(batches("test/sink", "fresh")) == 3);
+  const auto e = local_scrape(metrics);
+  CHECK(e.at(routed_series("test/fn", "ingress")) == 2);
+  CHECK(e.at(routed_series("test/fn", "message")) == 0);
+  CHECK(e.at(routed_series("test/sink", "ingress")) == 0);
+  CHECK(e.at(routed_series("test/sink", "message")) == 2);
+  CHECK(e.at(routed_series("test/sink", "delayed")) == 1);
+  CHECK(e.at(batches_series("test/sink", "fresh")) == 3);
   CHECK(e.at("statefun_local_batch_size_count{function_type=\"test/sink\"}") == 3);
 }
 
@@ -113,8 +113,8 @@ TEST_CASE("batches are counted by reason, their sizes in a histogram, and the ba
   o.send("a", "3");
   o.send("a", "4");
   o.rt.drain();
-  auto e = scrape(metrics);
-  CHECK(e.at(backlog("test/fn")) == 3);  // waiting behind "1"
+  auto e = local_scrape(metrics);
+  CHECK(e.at(backlog_series("test/fn")) == 3);  // waiting behind "1"
   CHECK(e.at("statefun_local_requests_in_flight") == 1);
 
   // The first answer asks for a state: the same batch goes again, then the backlog as one batch.
@@ -122,17 +122,17 @@ TEST_CASE("batches are counted by reason, their sizes in a histogram, and the ba
   o.rt.drain();
   o.fn->reply(answer{}.bytes());
   o.rt.drain();
-  e = scrape(metrics);
-  CHECK(e.at(backlog("test/fn")) == 0);
-  CHECK(e.at(batches("test/fn", "fresh")) == 2);
-  CHECK(e.at(batches("test/fn", "missing_state")) == 1);
-  CHECK(e.at(batches("test/fn", "replay")) == 0);
+  e = local_scrape(metrics);
+  CHECK(e.at(backlog_series("test/fn")) == 0);
+  CHECK(e.at(batches_series("test/fn", "fresh")) == 2);
+  CHECK(e.at(batches_series("test/fn", "missing_state")) == 1);
+  CHECK(e.at(batches_series("test/fn", "replay")) == 0);
   CHECK(e.at("statefun_local_batch_size_bucket{function_type=\"test/fn\",le=\"1\"}") == 2);  // "1", twice
   CHECK(e.at("statefun_local_batch_size_bucket{function_type=\"test/fn\",le=\"5\"}") == 3);  // then "2" to "4"
   CHECK(e.at("statefun_local_batch_size_sum{function_type=\"test/fn\"}") == 5);
   o.fn->reply(answer{}.bytes());
   o.rt.drain();
-  CHECK(scrape(metrics).at("statefun_local_requests_in_flight") == 0);
+  CHECK(local_scrape(metrics).at("statefun_local_requests_in_flight") == 0);
 }
 
 TEST_CASE("delayed messages pending: a gauge that follows scheduling, cancellation and firing") {
@@ -146,18 +146,18 @@ TEST_CASE("delayed messages pending: a gauge that follows scheduling, cancellati
                   .send_after(3000, "test", "sink", "x", "three")
                   .bytes());
   o.rt.drain();
-  CHECK(scrape(metrics).at("statefun_local_delayed_messages") == 3);
+  CHECK(local_scrape(metrics).at("statefun_local_delayed_messages") == 3);
   o.send("a", "2");
   o.rt.drain();
   o.fn->reply(answer{}.cancel("t2").bytes());
   o.rt.drain();
-  CHECK(scrape(metrics).at("statefun_local_delayed_messages") == 2);
+  CHECK(local_scrape(metrics).at("statefun_local_delayed_messages") == 2);
   o.rt.advance(std::chrono::milliseconds{1500});
-  CHECK(scrape(metrics).at("statefun_local_delayed_messages") == 1);
+  CHECK(local_scrape(metrics).at("statefun_local_delayed_messages") == 1);
   o.rt.run_until_quiescent();
-  const auto e = scrape(metrics);
+  const auto e = local_scrape(metrics);
   CHECK(e.at("statefun_local_delayed_messages") == 0);
-  CHECK(e.at(routed("test/sink", "delayed")) == 2);
+  CHECK(e.at(routed_series("test/sink", "delayed")) == 2);
 }
 
 TEST_CASE("egress records are counted per egress; exactly-once ones when a snapshot publishes them") {
@@ -171,11 +171,11 @@ TEST_CASE("egress records are counted per egress; exactly-once ones when a snaps
                   .egress("test", "once", "test/text", "r3")
                   .bytes());
   o.rt.drain();
-  auto e = scrape(metrics);
+  auto e = local_scrape(metrics);
   CHECK(e.at("statefun_local_egress_records_total{egress=\"test/out\"}") == 2);
   CHECK_FALSE(e.samples.contains("statefun_local_egress_records_total{egress=\"test/once\"}"));
   (void)o.rt.take_snapshot();
-  e = scrape(metrics);
+  e = local_scrape(metrics);
   CHECK(e.at("statefun_local_egress_records_total{egress=\"test/once\"}") == 1);
   CHECK(e.at("statefun_local_snapshots_total") == 1);
   CHECK(e.at("statefun_local_snapshot_egress_records_total") == 1);
@@ -191,15 +191,15 @@ TEST_CASE("a restore is counted, replays the batches in flight, and sets the gau
   const auto snap = o.rt.take_snapshot();  // "1" in flight, "2" in the backlog, nothing delayed
   o.fn->reply(answer{}.send_after(1000, "test", "sink", "x", "later").bytes());
   o.rt.drain();  // "2" goes out; a delayed message is pending
-  auto e = scrape(metrics);
-  CHECK(e.at(backlog("test/fn")) == 0);
+  auto e = local_scrape(metrics);
+  CHECK(e.at(backlog_series("test/fn")) == 0);
   CHECK(e.at("statefun_local_delayed_messages") == 1);
 
   o.rt.restore(snap);
-  e = scrape(metrics);
+  e = local_scrape(metrics);
   CHECK(e.at("statefun_local_restores_total") == 1);
-  CHECK(e.at(batches("test/fn", "replay")) == 1);
-  CHECK(e.at(backlog("test/fn")) == 1);  // "2" waits again behind the replayed "1"
+  CHECK(e.at(batches_series("test/fn", "replay")) == 1);
+  CHECK(e.at(backlog_series("test/fn")) == 1);  // "2" waits again behind the replayed "1"
   CHECK(e.at("statefun_local_delayed_messages") == 0);
   CHECK(e.at("statefun_local_requests_in_flight") == 1);
 }
@@ -218,13 +218,13 @@ TEST_CASE("a runtime destroyed with work under way takes its gauges back; anothe
     goes.rt.drain();
     goes.send("a", "3");
     goes.rt.drain();  // "2" in flight, "3" waiting, one delayed message
-    const auto e = scrape(metrics);
-    CHECK(e.at(backlog("test/fn")) == 1);
+    const auto e = local_scrape(metrics);
+    CHECK(e.at(backlog_series("test/fn")) == 1);
     CHECK(e.at("statefun_local_requests_in_flight") == 2);  // both runtimes' requests
     CHECK(e.at("statefun_local_delayed_messages") == 1);
   }
-  const auto e = scrape(metrics);
-  CHECK(e.at(backlog("test/fn")) == 0);
+  const auto e = local_scrape(metrics);
+  CHECK(e.at(backlog_series("test/fn")) == 0);
   CHECK(e.at("statefun_local_requests_in_flight") == 1);  // `keeps`'s request
   CHECK(e.at("statefun_local_delayed_messages") == 0);
 }
@@ -240,9 +240,9 @@ TEST_CASE("observer_fanout hands the local runtime's events to each of its obser
   o.rt.drain();
   (void)o.rt.take_snapshot();
   for (const auto* m : {&first, &second}) {
-    const auto e = scrape(*m);
-    CHECK(e.at(routed("test/fn", "ingress")) == 1);
-    CHECK(e.at(batches("test/fn", "fresh")) == 1);
+    const auto e = local_scrape(*m);
+    CHECK(e.at(routed_series("test/fn", "ingress")) == 1);
+    CHECK(e.at(batches_series("test/fn", "fresh")) == 1);
     CHECK(e.at("statefun_local_delayed_messages") == 1);
     CHECK(e.at("statefun_local_egress_records_total{egress=\"test/out\"}") == 1);
     CHECK(e.at("statefun_local_snapshots_total") == 1);
