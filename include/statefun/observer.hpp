@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace statefun::inline v0 {
 
@@ -102,6 +103,60 @@ struct response_event {
   std::uint64_t bytes = 0;
 };
 
+// ------------------------------------------------------------------- the local runtime's events
+// `statefun::local::runtime` (a layer above) raises these: plain values, no local types.
+
+/// How a message was routed to a function type by the local runtime.
+enum class local_route : std::uint8_t {
+  /// From an ingress record or `runtime::send` (one per target of the record's route).
+  ingress,
+  /// Sent by a function (`context::send`).
+  message,
+  /// A delayed message that fell due.
+  delayed,
+};
+
+/// Why the local runtime sent a batch to a function type's endpoint.
+enum class local_batch_reason : std::uint8_t {
+  /// Invocations sent for the first time: a message to an idle address, or the backlog that
+  /// waited behind the previous batch.
+  fresh,
+  /// The same invocations again, with the states the missing-state handshake asked for.
+  missing_state,
+  /// In flight at the snapshot that `runtime::restore` rolled back to: sent again.
+  replay,
+};
+
+/// Why an attempt to call a function type's HTTP endpoint failed and is tried again.
+enum class local_retry_reason : std::uint8_t {
+  /// An HTTP status other than 2xx that the transport retries.
+  status,
+  /// A 2xx answer with the wrong content type or a body that is not a FromFunction (the async
+  /// transport retries those).
+  bad_answer,
+  /// No answer: a connection refused, reset or timed out, or a malformed HTTP response.
+  io_error,
+};
+
+/**
+ * Receives the local runtime's events of one function type (`observer::local_function_type`).
+ * Called on the runtime's thread; a scrape may read what it counts from another thread. Every
+ * method does nothing by default.
+ */
+class local_function_observer {
+ public:
+  virtual ~local_function_observer() = default;
+  /// A message for an address of the type was routed (queued for delivery).
+  virtual void message_routed(local_route /*route*/) noexcept {}
+  /// A batch of `invocations` went to the type's endpoint.
+  virtual void batch_sent(local_batch_reason /*reason*/, std::uint32_t /*invocations*/) noexcept {}
+  /// Messages waiting behind the type's in-flight batches (one request per address at a time)
+  /// changed by `delta`.
+  virtual void backlog_changed(std::int64_t /*delta*/) noexcept {}
+  /// An attempt to call the type's HTTP endpoint failed and will be retried.
+  virtual void endpoint_retried(local_retry_reason /*reason*/) noexcept {}
+};
+
 /**
  * Receives the events of the request-reply handler and of the HTTP server. Every method does
  * nothing by default: override what you consume. Methods are called on serving threads,
@@ -112,7 +167,8 @@ struct response_event {
  * attached. It must outlive what it is attached to.
  *
  * Later event sources (the HTTP client, the local runtime, durable functions) add methods
- * here, with empty defaults, so that existing observers keep compiling.
+ * here, with empty defaults, so that existing observers keep compiling. The local runtime's
+ * events go to `local::runtime_options::observer`.
  */
 class observer {
  public:
@@ -139,6 +195,27 @@ class observer {
   virtual void parser_refused(parser_refusal /*reason*/) noexcept {}
   /// A TLS handshake with a client failed.
   virtual void tls_handshake_failed() noexcept {}
+
+  // The local runtime's events (`local::runtime_options::observer`), on the runtime's thread.
+  // Gauges come as changes (`delta`), so that runtimes sharing an observer add up; a runtime
+  // takes back what it added when it is destroyed.
+
+  /// A local runtime took this observer (once, when it is constructed).
+  virtual void local_runtime_attached() noexcept {}
+  /// The observer of a function type's runtime events, or null. Asked once per type the runtime
+  /// comes to know; the result must live as long as this observer.
+  virtual local_function_observer* local_function_type(const type_name& /*type*/) { return nullptr; }
+  /// Delayed messages pending (scheduled, not yet fired nor cancelled) changed by `delta`.
+  virtual void local_delayed_changed(std::int64_t /*delta*/) noexcept {}
+  /// Requests out to endpoints (answers not yet applied) changed by `delta`.
+  virtual void local_in_flight_changed(std::int64_t /*delta*/) noexcept {}
+  /// A record was published to egress `egress` (a module-declared id; exactly-once egresses
+  /// publish at a snapshot).
+  virtual void local_egress_record(std::string_view /*egress*/) noexcept {}
+  /// A snapshot was taken; it published `released` exactly-once egress records.
+  virtual void local_snapshot(std::size_t /*released*/) noexcept {}
+  /// The runtime was rolled back to a snapshot.
+  virtual void local_restore() noexcept {}
 
   /**
    * Appends a text exposition of what was observed (Prometheus format 0.0.4), if this

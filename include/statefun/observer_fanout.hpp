@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace statefun::inline v0 {
@@ -83,6 +84,51 @@ class observer_fanout final : public observer {
       o->tls_handshake_failed();
     }
   }
+  // The local runtime's events.
+  void local_runtime_attached() noexcept override {
+    for (observer* o : observers_) {
+      o->local_runtime_attached();
+    }
+  }
+  local_function_observer* local_function_type(const type_name& type) override {
+    auto per_type = std::make_unique<local_function_fanout>();
+    for (observer* o : observers_) {
+      if (local_function_observer* f = o->local_function_type(type); f != nullptr) {
+        per_type->targets.push_back(f);
+      }
+    }
+    if (per_type->targets.empty()) {
+      return nullptr;
+    }
+    const std::lock_guard lock(mutex_);
+    return local_types_.emplace_back(std::move(per_type)).get();
+  }
+  void local_delayed_changed(std::int64_t delta) noexcept override {
+    for (observer* o : observers_) {
+      o->local_delayed_changed(delta);
+    }
+  }
+  void local_in_flight_changed(std::int64_t delta) noexcept override {
+    for (observer* o : observers_) {
+      o->local_in_flight_changed(delta);
+    }
+  }
+  void local_egress_record(std::string_view egress) noexcept override {
+    for (observer* o : observers_) {
+      o->local_egress_record(egress);
+    }
+  }
+  void local_snapshot(std::size_t released) noexcept override {
+    for (observer* o : observers_) {
+      o->local_snapshot(released);
+    }
+  }
+  void local_restore() noexcept override {
+    for (observer* o : observers_) {
+      o->local_restore();
+    }
+  }
+
   bool expose(std::string& out) const override {
     bool any = false;
     for (const observer* o : observers_) {
@@ -112,10 +158,36 @@ class observer_fanout final : public observer {
     std::vector<function_observer*> targets;
   };
 
+  /// One function type's local runtime observers.
+  struct local_function_fanout final : local_function_observer {
+    void message_routed(local_route route) noexcept override {
+      for (local_function_observer* f : targets) {
+        f->message_routed(route);
+      }
+    }
+    void batch_sent(local_batch_reason reason, std::uint32_t invocations) noexcept override {
+      for (local_function_observer* f : targets) {
+        f->batch_sent(reason, invocations);
+      }
+    }
+    void backlog_changed(std::int64_t delta) noexcept override {
+      for (local_function_observer* f : targets) {
+        f->backlog_changed(delta);
+      }
+    }
+    void endpoint_retried(local_retry_reason reason) noexcept override {
+      for (local_function_observer* f : targets) {
+        f->endpoint_retried(reason);
+      }
+    }
+    std::vector<local_function_observer*> targets;
+  };
+
   std::vector<observer*> observers_;
   /// Guards `types_` against two registries binding at once; never taken per event.
   std::mutex mutex_;
   std::vector<std::unique_ptr<function_fanout>> types_;
+  std::vector<std::unique_ptr<local_function_fanout>> local_types_;
 };
 
 }  // namespace statefun::inline v0

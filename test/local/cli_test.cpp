@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <string>
@@ -23,9 +24,13 @@
 #include <system_error>
 #include <vector>
 
+#include <statefun/metrics/prometheus.hpp>
+
 #include "asio/fake_service.hpp"
+#include "statefun-local/exposition.hpp"
 #include "statefun-local/latency_histogram.hpp"
 #include "asio/server_support.hpp"
+#include "support/exposition.hpp"
 #include "support/files.hpp"
 #include "support/process.hpp"
 
@@ -34,6 +39,10 @@
 #endif
 
 // Defined (to 1) when the build found OpenSSL, for statefun-local and for this test alike.
+#ifndef STATEFUN_TEST_PROMTOOL
+#error "the build passes STATEFUN_TEST_PROMTOOL, the path of Prometheus' promtool (empty if none)"
+#endif
+
 #if STATEFUN_LOCAL_TLS
 #include <statefun/asio/tls.hpp>
 
@@ -563,6 +572,100 @@ TEST_CASE("run: Ctrl-C stops a run that waits for a delayed message, with the su
   CHECK(run.wait() == exit_status::exited_with(130));
 }
 
+namespace {
+
+/// The exposition `run --metrics` printed on stderr after its summary, read back strictly.
+statefun::test::exposition metrics_on_stderr(const std::string& err) {
+  const std::size_t start = err.find("# HELP ");
+  if (start == std::string::npos) {
+    throw std::runtime_error("no exposition on stderr: " + err);
+  }
+  return statefun::test::parse_exposition(std::string_view(err).substr(start));
+}
+
+}  // namespace
+
+TEST_CASE("run --metrics prints the runtime's metrics after the summary: messages routed, batches, egress records") {
+  run_functions functions;
+  statefun::test::running_server server(functions.fns);
+  const statefun::test::temp_dir dir;
+  const std::string module = write_module(dir, server.port());
+  const std::string input = dir.write("in.jsonl", R"({"ingress": "example/names", "key": "ann", "value": "ann"}
+{"ingress": "example/names", "key": "bob", "value": "remind me"}
+{"to": "example/greeter/ann", "value": {"type": "io.statefun.types/string", "value": "again"}}
+)");
+  const auto r = local({"run", module, "--input", input, "--virtual-time", "--metrics"});
+  REQUIRE_MESSAGE(r.status == ok, r.err);
+  CHECK(r.err.find("statefun-local: done: 3 input records") < r.err.find("# HELP "));
+  const auto e = metrics_on_stderr(r.err);
+  const std::string greeter = "function_type=\"example/greeter\"";
+  CHECK(e.at("statefun_local_messages_routed_total{" + greeter + ",kind=\"ingress\"}") == 3);
+  CHECK(e.at("statefun_local_messages_routed_total{" + greeter + ",kind=\"delayed\"}") == 1);
+  CHECK(e.at("statefun_local_messages_routed_total{" + greeter + ",kind=\"message\"}") == 0);
+  // Each address's first batch asks for the state: sent again with it (ann, bob).
+  CHECK(e.at("statefun_local_batches_total{" + greeter + ",reason=\"missing_state\"}") == 2);
+  CHECK(e.at("statefun_local_batch_size_sum{" + greeter + "}") >= 4);
+  CHECK(e.at("statefun_local_egress_records_total{egress=\"example/greets\"}") == 4);
+  CHECK(e.at("statefun_local_delayed_messages") == 0);
+  CHECK(e.at("statefun_local_requests_in_flight") == 0);
+  CHECK(e.at("statefun_local_backlog_messages{" + greeter + "}") == 0);
+
+  const auto without = local({"run", module, "--input", input, "--virtual-time"});
+  REQUIRE(without.status == ok);
+  CHECK(without.err.find("# HELP") == std::string::npos);
+
+  if (std::string_view(STATEFUN_TEST_PROMTOOL).empty()) {
+    MESSAGE("promtool check skipped: the build found no promtool (Debian: apt-get install prometheus)");
+    return;
+  }
+  const std::string file = dir.write("metrics.txt", r.err.substr(r.err.find("# HELP ")));
+  const auto lint = statefun::test::run({STATEFUN_TEST_PROMTOOL, "check", "metrics"}, statefun::test::hang_guard, file);
+  INFO("promtool said: " << lint.out << lint.err);
+  CHECK(lint.status == ok);
+  CHECK(lint.err.empty());  // lint problems are printed, even when the exit code is 0
+}
+
+TEST_CASE("run --metrics-listen serves the runtime's metrics while it runs, on a port of its own") {
+  run_functions functions;
+  statefun::test::running_server server(functions.fns);
+  const statefun::test::temp_dir dir;
+  const std::string module = write_module(dir, server.port());
+  const std::string input = dir.write("in.jsonl", R"({"ingress": "example/names", "key": "ann", "value": "remind me"}
+)");
+  // stderr joins stdout, so that the test reads the URL; real time: the reminder is an hour away.
+  statefun::test::child run({"/bin/sh", "-c", R"(exec "$0" run "$1" --input "$2" --metrics-listen 127.0.0.1:0 2>&1)",
+                             tool, module, input});
+  const std::string serving = run.wait_for_line("statefun-local: serving metrics on http://127.0.0.1:");
+  const std::string url = serving.substr(serving.find("http://"));
+  const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+  CHECK(url.ends_with("/metrics"));
+  (void)run.wait_for_line("{");  // the first egress record: the reminder is scheduled by then
+
+  statefun::test::client<> scraper(port);
+  const auto response = scraper.exchange("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(response.status == 200);
+  CHECK(response.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  const auto e = statefun::test::parse_exposition(response.body);
+  CHECK(e.at("statefun_local_delayed_messages") == 1);
+  CHECK(e.at("statefun_local_messages_routed_total{function_type=\"example/greeter\",kind=\"ingress\"}") == 1);
+  CHECK(e.at("statefun_local_egress_records_total{egress=\"example/greets\"}") == 1);
+  CHECK(scraper.exchange("POST /statefun HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").status == 404);
+
+  run.signal(SIGINT);
+  CHECK(run.wait() == exit_status::exited_with(130));
+}
+
+TEST_CASE("run --metrics-listen refuses an address it cannot use, and exits 2") {
+  const statefun::test::temp_dir dir;
+  const std::string module = write_module(dir, closed_port());
+  for (const char* bad : {"9102", "127.0.0.1:", "127.0.0.1:99999", "::1:9102", "127.0.0.1:9x"}) {
+    CAPTURE(bad);
+    const auto r = local({"run", module, "--metrics-listen", bad});
+    CHECK(r.status == usage);
+    CHECK(r.err.find("--metrics-listen '" + std::string(bad) + "'") != std::string::npos);
+  }
+}
+
 // --- bench ------------------------------------------------------------------------------------
 
 TEST_CASE("bench loads an endpoint, answers the handshake once, and reports every response as checked") {
@@ -583,6 +686,58 @@ TEST_CASE("bench loads an endpoint, answers the handshake once, and reports ever
   CHECK(latency["p50"].get<double>() <= latency["p99"].get<double>());
   CHECK(latency["p99"].get<double>() <= latency["max"].get<double>());
   CHECK(latency["max"].get<double>() > 0);
+}
+
+TEST_CASE("bench reports the target's own figures beside its own when the target serves /metrics") {
+  statefun::metrics::prometheus metrics;
+  statefun::test::test_functions functions;
+  functions.fns.observe(&metrics);
+  statefun::test::running_server server(functions.fns, {.path = "/statefun", .observer = &metrics});
+  const std::vector<std::string> args{"bench", endpoint(server.port()), "--target", "bench/counter/user", "--batch", "3",
+                                      "-c", "2", "-n", "200"};
+  std::vector<std::string> as_json = args;
+  as_json.push_back("--json");
+  const auto r = local(as_json);
+  REQUIRE_MESSAGE(r.status == ok, r.err);
+  INFO("bench printed: " << r.out);
+  const json s = json::parse(r.out)["server"];
+  REQUIRE(s.contains("batches"));
+  REQUIRE(s["handler_ms"].contains("mean"));
+  REQUIRE(s["handler_ms"].contains("p99"));
+  CHECK(s["metrics_url"] == "http://127.0.0.1:" + std::to_string(server.port()) + "/metrics");
+  CHECK(s["function_type"] == "bench/counter");
+  // The server handled every measured request, and at most one more per connection (in flight
+  // when the client had counted enough).
+  const double batches = s["batches"].get<double>();
+  CHECK(batches >= 200);
+  CHECK(batches <= 202);
+  CHECK(s["invocations"].get<double>() == 3 * batches);
+  CHECK(s["failures"].get<double>() == 0);
+  CHECK(s["handler_ms"]["mean"].get<double>() > 0);
+  CHECK(s["handler_ms"]["p99"].get<double>() > 0);
+  CHECK(s["handler_ms"]["p99"].get<double>() <= 10'000);  // the highest finite bucket, 10 s
+
+  const auto readable = local(args);
+  REQUIRE_MESSAGE(readable.status == ok, readable.err);
+  CHECK(readable.out.find("server       ") != std::string::npos);
+  CHECK(readable.out.find(" failures of bench/counter; handler time per batch mean ") != std::string::npos);
+
+  const auto not_asked = local({"bench", endpoint(server.port()), "--target", "bench/counter/user", "-n", "10",
+                                "--metrics-path", "", "--json"});
+  REQUIRE(not_asked.status == ok);
+  CHECK_FALSE(json::parse(not_asked.out).contains("server"));
+}
+
+TEST_CASE("bench notes a target without /metrics and goes on") {
+  statefun::test::test_functions functions;
+  statefun::test::running_server server(functions.fns, {.path = "/statefun"});  // no observer: 404
+  const auto r = local({"bench", endpoint(server.port()), "--target", "bench/counter/user", "-n", "20", "--json"});
+  REQUIRE_MESSAGE(r.status == ok, r.err);
+  const json report = json::parse(r.out);
+  CHECK(report["requests"] == 20);
+  CHECK(report["server"]["note"] == "it answered HTTP 404: the target exposes no metrics there");
+  const auto readable = local({"bench", endpoint(server.port()), "--target", "bench/counter/user", "-n", "20"});
+  CHECK(readable.out.find("server       no server-side figures from http://127.0.0.1:") != std::string::npos);
 }
 
 TEST_CASE("bench sends a workload file, binary or JSON, at a target rate, and prints a readable report") {
@@ -667,4 +822,91 @@ TEST_CASE("bench's latency histogram: percentiles within 1%, whatever the magnit
   CHECK(h.max() == std::uint64_t{1} << 62);
   CHECK(h.percentile(1.0) == std::uint64_t{1} << 62);
   CHECK(h.percentile(0.0) == 1);
+}
+
+// --- the exposition reader of bench --------------------------------------------------------------
+
+TEST_CASE("bench's exposition reader: comments, blank lines, CRLF, escapes, NaN and infinities, timestamps") {
+  const auto samples = statefun_local::parse_exposition(
+      "# HELP a_total A counter.\n"
+      "# TYPE a_total counter\n"
+      "#some other comment with \"quotes\" and {braces}\n"
+      "\n"
+      "   \t\n"
+      "a_total 3\r\n"
+      "b{path=\"C:\\\\dir\",say=\"\\\"hi\\\"\",nl=\"x\\ny\",} 1.5e3 1712345678901\n"
+      "c{le=\"+Inf\"} +Inf\n"
+      "d NaN\n"
+      "e -Inf\n"
+      "f {} 7\n"
+      "  g{ a=\"1\" } -0.25");  // no final line feed
+  REQUIRE(samples.size() == 7);
+  CHECK(samples[0].name == "a_total");
+  CHECK(samples[0].value == 3);
+  CHECK(samples[1].label("path") == "C:\\dir");
+  CHECK(samples[1].label("say") == "\"hi\"");
+  CHECK(samples[1].label("nl") == "x\ny");
+  CHECK(samples[1].value == 1500);
+  CHECK(std::isinf(samples[2].value));
+  CHECK(samples[2].label("le") == "+Inf");
+  CHECK(std::isnan(samples[3].value));
+  CHECK(samples[4].value < 0);
+  CHECK(std::isinf(samples[4].value));
+  CHECK(samples[5].labels.empty());
+  CHECK(samples[6].label("a") == "1");
+  CHECK(samples[6].value == -0.25);
+}
+
+TEST_CASE("bench's exposition reader names the line it cannot read") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"ok 1\nx{a=\"unterminated} 1\n", "line 2: label a: the value has no closing quote"},
+      {"x{a=\"bad \\t escape\"} 1\n", "line 1: label a: unknown escape \\t"},
+      {"x{a=1} 1\n", "line 1: label a: expected =\"value\""},
+      {"x{a=\"1\" b=\"2\"} 1\n", "line 1: expected ',' or '}' after label a"},
+      {"x abc\n", "line 1: x: 'abc' is not a number"},
+      {"x 0x1F\n", "line 1: x: '0x1F' is not a number"},
+      {"x\n", "line 1: expected a space and a value after x"},
+      {"{a=\"b\"} 1\n", "line 1: expected a metric name"},
+      {"x 1 soon\n", "line 1: x: 'soon' after the value is not a timestamp"},
+      {"x{\n", "line 1: expected a label name or '}'"},
+      {"x{a=\"\\", "line 1: label a: the value has no closing quote"},
+  };
+  for (const auto& [text, why] : cases) {
+    CAPTURE(text);
+    CHECK_THROWS_WITH_AS(statefun_local::parse_exposition(text), why, std::invalid_argument);
+  }
+}
+
+TEST_CASE("bench's exposition reader: sums by label, histogram deltas and quantiles as Prometheus computes them") {
+  const auto before = statefun_local::parse_exposition(
+      "h_bucket{function_type=\"t/a\",le=\"0.1\"} 10\n"
+      "h_bucket{function_type=\"t/a\",le=\"1\"} 10\n"
+      "h_bucket{function_type=\"t/a\",le=\"+Inf\"} 10\n"
+      "n_total{function_type=\"t/a\",kind=\"x\"} 1\n");
+  const auto after = statefun_local::parse_exposition(
+      "h_bucket{function_type=\"t/a\",le=\"0.1\"} 60\n"
+      "h_bucket{function_type=\"t/a\",le=\"1\"} 110\n"
+      "h_bucket{function_type=\"t/a\",le=\"+Inf\"} 110\n"
+      "h_bucket{function_type=\"t/b\",le=\"+Inf\"} 999\n"
+      "n_total{function_type=\"t/a\",kind=\"x\"} 3\n"
+      "n_total{function_type=\"t/a\",kind=\"y\"} 4\n"
+      "n_total{function_type=\"t/b\",kind=\"x\"} 100\n");
+  using statefun_local::label_match;
+  CHECK(statefun_local::sum_of(after, "n_total", {{"function_type", "t/a"}}) == 7);
+  CHECK(statefun_local::sum_of(after, "n_total") == 107);
+  CHECK_FALSE(statefun_local::sum_of(after, "missing_total").has_value());
+  CHECK_FALSE(statefun_local::sum_of(after, "n_total", {{"function_type", "t/c"}}).has_value());
+
+  const auto delta = statefun_local::bucket_delta(statefun_local::buckets_of(before, "h", {{"function_type", "t/a"}}),
+                                                  statefun_local::buckets_of(after, "h", {{"function_type", "t/a"}}));
+  REQUIRE(delta.size() == 3);
+  CHECK(delta[0].second == 50);
+  CHECK(delta[2].second == 100);
+  // 50 of 100 within 0.1 s, the other 50 between 0.1 and 1: the median is 0.1, p99 0.982.
+  CHECK(*statefun_local::histogram_quantile(0.5, delta) == doctest::Approx(0.1));
+  CHECK(*statefun_local::histogram_quantile(0.99, delta) == doctest::Approx(0.1 + 0.9 * 49.0 / 50.0));
+  CHECK_FALSE(statefun_local::histogram_quantile(0.99, {}).has_value());
+  CHECK_FALSE(statefun_local::histogram_quantile(0.99, {{0.1, 0}, {INFINITY, 0}}).has_value());
+  // Beyond the highest finite bound: that bound, as Prometheus answers.
+  CHECK(*statefun_local::histogram_quantile(0.99, {{0.1, 1}, {INFINITY, 10}}) == 0.1);
 }

@@ -1,11 +1,13 @@
 #include <statefun/local/runtime.hpp>
 #include <statefun/local/tls.hpp>
+#include <statefun/metrics/prometheus.hpp>
 
 #include "asio/certificates.hpp"
 #include "asio/fake_service.hpp"
 #include "asio/server_support.hpp"
 #include "local/support/scripted_endpoint.hpp"
 #include "support/doctest.hpp"
+#include "support/exposition.hpp"
 #include "support/process.hpp"
 
 #include <statefun/asio/tls.hpp>
@@ -229,6 +231,45 @@ TEST_CASE("rule 7: the okhttp transport retries 5xx and I/O errors and fails at 
     over_http h(service.url(), local::transport_kind::okhttp, 50ms);
     h.rt.send(address{"test/fn", "a"}, text("1"));
     CHECK_THROWS_WITH_AS(h.rt.run_until_idle(), doctest::Contains("call budget"), local::job_failure);
+  }
+}
+
+TEST_CASE("endpoint retries are counted per function type, by reason: status, bad answer, I/O error") {
+  fake_service service;
+  statefun::metrics::prometheus metrics;
+  const auto retries = [&](std::string_view reason) {
+    std::string out;
+    metrics.write(out);
+    return statefun::test::parse_exposition(out).at(
+        "statefun_local_endpoint_retries_total{function_type=\"test/fn\",reason=\"" + std::string(reason) + "\"}");
+  };
+  const local::runtime_options options{.clock = local::clock::virtual_time(), .observer = &metrics};
+  SUBCASE("two 503s") {
+    service.on("/", {.body = one_record("ok"), .unavailable_first = 2, .content_type = "application/octet-stream"});
+    over_http h(service.url(), local::transport_kind::async, 2min, options);
+    h.rt.send(address{"test/fn", "a"}, text("1"));
+    h.rt.run_until_idle();
+    REQUIRE(h.records() == 1);
+    CHECK(retries("status") == 2);
+    CHECK(retries("bad_answer") == 0);
+    CHECK(retries("io_error") == 0);
+  }
+  SUBCASE("a dropped connection") {
+    service.on("/", {.body = one_record("ok"), .drop_first = 1, .content_type = "application/octet-stream"});
+    over_http h(service.url(), local::transport_kind::async, 2min, options);
+    h.rt.send(address{"test/fn", "a"}, text("1"));
+    h.rt.run_until_idle();
+    REQUIRE(h.records() == 1);
+    CHECK(retries("io_error") == 1);
+    CHECK(retries("status") == 0);
+  }
+  SUBCASE("a body that is not a FromFunction") {
+    fail_then_answer(service, "/", {.body = std::string("\xff\xff\xff", 3), .content_type = "application/octet-stream"}, 1);
+    over_http h(service.url(), local::transport_kind::async, 2min, options);
+    h.rt.send(address{"test/fn", "a"}, text("1"));
+    h.rt.run_until_idle();
+    REQUIRE(h.records() == 1);
+    CHECK(retries("bad_answer") == 1);
   }
 }
 

@@ -6,6 +6,8 @@
 // connections busy (load_generator.hpp) and reports throughput and a latency histogram.
 
 #include <statefun/address.hpp>
+#include <statefun/asio/async_run.hpp>
+#include <statefun/asio/http_client.hpp>
 #include <statefun/codec/from_function.hpp>
 #include <statefun/codec/to_function.hpp>
 #include <statefun/local/detail/endpoint_url.hpp>
@@ -23,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -33,6 +36,7 @@
 #include <vector>
 
 #include "cli_support.hpp"
+#include "exposition.hpp"
 #include "invoke.hpp"
 #include "load_generator.hpp"
 
@@ -55,7 +59,113 @@ struct bench_options {
   std::uint64_t requests = 0;
   int timeout_ms = 10'000;
   bool json = false;
+  std::string metrics_path = "/metrics";  ///< scraped on the target's origin; empty: not
 };
+
+/// The target's own figures: its `/metrics` scraped before and after the load.
+struct server_scrape {
+  std::string url;
+  std::optional<std::vector<metric_sample>> samples;  ///< none: `note` says why
+  std::string note;
+};
+
+/**
+ * GETs the target's metrics. A target without them (404, no answer, not an exposition) is not an
+ * error: the report says so and the bench goes on.
+ */
+inline server_scrape scrape_metrics(const std::string& function_url, const std::string& path,
+                                    std::chrono::milliseconds timeout) {
+  server_scrape out;
+  statefun::local::detail::endpoint_url parts;
+  try {
+    parts = statefun::local::detail::split_endpoint_url(function_url, statefun::local::transport_kind::async);
+  } catch (const std::invalid_argument& e) {
+    usage_error(e.what());
+  }
+  out.url = parts.origin + path;
+  ::asio::io_context io;
+  std::exception_ptr error;
+  std::optional<statefun::asio::http_response> response;
+  try {
+    statefun::asio::http_client client(io.get_executor(), parts.origin);
+    // A bounded read: an exposition of a few hundred series is tens of kilobytes.
+    statefun::asio::async_run(io.get_executor(),
+                              client.request({"GET", path, {{"Accept", "text/plain"}}, {}},
+                                             {.timeout = timeout, .retries = 0, .max_response_bytes = 16u << 20}),
+                              [&](std::exception_ptr e, statefun::asio::http_response r) {
+                                error = e;
+                                if (!e) {
+                                  response = std::move(r);
+                                }
+                              });
+    io.run();
+  } catch (const std::exception& e) {
+    out.note = std::string("cannot scrape it: ") + e.what();
+    return out;
+  }
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      out.note = std::string("cannot scrape it: ") + e.what();
+    }
+    return out;
+  }
+  if (response->status != 200) {
+    out.note = "it answered HTTP " + std::to_string(response->status) + ": the target exposes no metrics there";
+    return out;
+  }
+  try {
+    out.samples = parse_exposition(response->body);
+  } catch (const std::invalid_argument& e) {
+    out.note = std::string("not a Prometheus text exposition: ") + e.what();
+  }
+  return out;
+}
+
+/**
+ * The server-side figures of the function type `type` between two scrapes (`statefun_*` metrics
+ * of this SDK), as JSON; `{"note": why}` when there are none.
+ */
+inline nlohmann::json server_figures(const server_scrape& before, const server_scrape& after, const std::string& type) {
+  nlohmann::json out = {{"metrics_url", after.url}};
+  if (!before.samples || !after.samples) {
+    out["note"] = !after.note.empty() ? after.note : before.note;
+    return out;
+  }
+  const auto delta = [&](std::string_view name, std::initializer_list<label_match> match) -> std::optional<double> {
+    const auto b = sum_of(*before.samples, name, match);
+    const auto a = sum_of(*after.samples, name, match);
+    if (!a) {
+      return std::nullopt;
+    }
+    return *a - b.value_or(0);
+  };
+  const label_match of_type{"function_type", type};
+  const auto batches = delta("statefun_function_batches_total", {of_type});
+  if (!batches) {
+    out["note"] = "its metrics have no statefun_function_batches_total for " + type;
+    return out;
+  }
+  out["function_type"] = type;
+  out["batches"] = *batches;
+  out["invocations"] = delta("statefun_function_invocations_total", {of_type}).value_or(0);
+  out["failures"] = delta("statefun_function_failures_total", {of_type}).value_or(0);
+  const auto count = delta("statefun_function_batch_duration_seconds_count", {of_type});
+  const auto sum = delta("statefun_function_batch_duration_seconds_sum", {of_type});
+  const histogram_buckets buckets =
+      bucket_delta(buckets_of(*before.samples, "statefun_function_batch_duration_seconds", {of_type}),
+                   buckets_of(*after.samples, "statefun_function_batch_duration_seconds", {of_type}));
+  nlohmann::json handler = nlohmann::json::object();
+  if (count && sum && *count > 0) {
+    handler["mean"] = *sum / *count * 1e3;
+  }
+  if (const auto p99 = histogram_quantile(0.99, buckets)) {
+    handler["p99"] = *p99 * 1e3;
+  }
+  out["handler_ms"] = handler;
+  return out;
+}
 
 /// The batch every request carries, owned; only the target id differs between requests.
 struct bench_batch {
@@ -291,6 +401,32 @@ inline nlohmann::json report_json(const bench_options& o, const load_plan& plan,
   };
 }
 
+/// The `server` line of the readable report.
+inline std::string server_line(const nlohmann::json& server) {
+  if (server.contains("note")) {
+    return "server       no server-side figures from " + server["metrics_url"].get<std::string>() + ": " +
+           server["note"].get<std::string>() + "\n";
+  }
+  const auto number = [](double v, const char* format) {
+    char text[64];
+    std::snprintf(text, sizeof text, format, v);
+    return std::string(text);
+  };
+  std::string line = "server       " + number(server["batches"].get<double>(), "%.0f") + " batches, " +
+                     number(server["invocations"].get<double>(), "%.0f") + " invocations, " +
+                     number(server["failures"].get<double>(), "%.0f") + " failures of " +
+                     server["function_type"].get<std::string>();
+  const auto& handler = server["handler_ms"];
+  if (handler.contains("mean")) {
+    line += "; handler time per batch mean " + number(handler["mean"].get<double>(), "%.3f") + " ms";
+  }
+  if (handler.contains("p99")) {
+    line += ", p99 " + number(handler["p99"].get<double>(), "%.3f") + " ms (from its histogram's buckets)";
+  }
+  return line + "\n             (from " + server["metrics_url"].get<std::string>() +
+         ", scraped before and after the load: warm-up and other clients included)\n";
+}
+
 inline void print_report(const nlohmann::json& j) {
   const auto number = [](double v, const char* format) {
     char text[64];
@@ -309,6 +445,9 @@ inline void print_report(const nlohmann::json& j) {
             << number(l["p90"].get<double>(), "%.3f") << " ms, p99 " << number(l["p99"].get<double>(), "%.3f")
             << " ms, p99.9 " << number(l["p99.9"].get<double>(), "%.3f") << " ms, max "
             << number(l["max"].get<double>(), "%.3f") << " ms\n";
+  if (j.contains("server")) {
+    std::cout << server_line(j["server"]);
+  }
   if (j["errors"].empty()) {
     std::cout << "responses    all passed (200, application/octet-stream, a FromFunction with a result)\n";
   } else {
@@ -350,8 +489,16 @@ inline int run_bench(const bench_options& o) {
                                  : duration_option("--warmup", o.warmup);
   plan.timeout = timeout;
 
+  std::optional<server_scrape> before;
+  if (!o.metrics_path.empty()) {
+    before = scrape_metrics(o.url, o.metrics_path, timeout);
+  }
   const load_result result = generate_load(plan);
-  const nlohmann::json report = report_json(o, plan, result);
+  nlohmann::json report = report_json(o, plan, result);
+  if (before) {
+    const server_scrape after = before->samples ? scrape_metrics(o.url, o.metrics_path, timeout) : *before;
+    report["server"] = server_figures(*before, after, batch.target.type.str());
+  }
   if (o.json) {
     std::cout << report.dump(2) << '\n';
   } else {
@@ -378,10 +525,17 @@ inline std::function<int()> add_bench(CLI::App& command) {
   command.add_option("--warmup", o->warmup, "Unmeasured load first (default 1s; none with --requests)")->type_name("TIME");
   command.add_option("--timeout", o->timeout_ms, "Milliseconds a response may take before it counts as failed (default 10000)")->type_name("MS");
   command.add_flag("--json", o->json, "Print the report as JSON");
+  command.add_option("--metrics-path", o->metrics_path,
+                     "Scrape the target's Prometheus metrics here (on the URL's host) before and after the load, "
+                     "and report its own figures beside ours; empty: do not (default /metrics)")
+      ->type_name("PATH");
   command.footer(
       "Every response is checked as the runtime would: status 200, Content-Type application/octet-stream and a body that "
       "decodes as a FromFunction; the first request answers the missing-state handshake. Latency runs from the send "
-      "(with --rate: from the scheduled send, so a stalled endpoint shows). Exit 1 if any response failed.");
+      "(with --rate: from the scheduled send, so a stalled endpoint shows). When the target serves statefun-cpp's "
+      "metrics (GET /metrics), the report adds the server's figures for the target's function type: batches, "
+      "invocations, failures, and handler time per batch (mean, and p99 from the histogram's buckets). Exit 1 if any "
+      "response failed.");
   return [o] { return run_bench(*o); };
 }
 

@@ -8,9 +8,12 @@
 
 #include <asio/signal_set.hpp>
 
+#include <statefun/asio/server.hpp>
+#include <statefun/functions.hpp>
 #include <statefun/local/module_yaml.hpp>
 #include <statefun/local/protocol_json.hpp>
 #include <statefun/local/runtime.hpp>
+#include <statefun/metrics/prometheus.hpp>
 #if STATEFUN_LOCAL_TLS
 #include <statefun/local/tls.hpp>
 #endif
@@ -29,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli_support.hpp"
@@ -157,7 +161,89 @@ struct run_options {
   bool strict_content_type = false;
   std::optional<std::uint64_t> shuffle_seed;
   bool quiet = false;
+  bool metrics = false;        ///< print the exposition on stderr at the end
+  std::string metrics_listen;  ///< HOST:PORT to serve GET /metrics on while running
 };
+
+/// Where `--metrics-listen` listens: `HOST:PORT`, `[IPv6]:PORT`, or `:PORT` for every interface.
+inline std::pair<std::string, std::uint16_t> listen_address(const std::string& text) {
+  const std::size_t colon = text.rfind(':');
+  const auto bad = [&](const std::string& why) -> void {
+    usage_error("--metrics-listen '" + text + "': " + why + " (expected HOST:PORT, [IPv6]:PORT or :PORT)");
+  };
+  if (colon == std::string::npos) {
+    bad("no port");
+  }
+  std::string host = text.substr(0, colon);
+  const std::string port = text.substr(colon + 1);
+  unsigned long number = 0;
+  std::size_t used = 0;
+  try {
+    number = std::stoul(port, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (port.empty() || used != port.size() || number > 65535 || port.find_first_not_of("0123456789") != std::string::npos) {
+    bad("the port is not a number from 0 to 65535");
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    bad("an IPv6 address goes in brackets");
+  }
+  return {host.empty() ? "::" : host, static_cast<std::uint16_t>(number)};
+}
+
+/**
+ * `--metrics-listen`: an HTTP server of its own on a thread of its own that answers
+ * `GET /metrics` with the runtime's metrics (and nothing else: its function path is never
+ * posted to). The runtime's thread counts in atomics; a scrape reads them.
+ */
+class metrics_listener {
+ public:
+  metrics_listener(const statefun::metrics::prometheus& metrics, const std::string& where)
+      : server_(no_functions_, {.path = "/-",
+                                .metrics_source = &metrics,
+                                .max_connections = 64,
+                                .raise_fd_limit = false,
+                                .shutdown_timeout = std::chrono::seconds(1),
+                                .handle_signals = false}) {
+    const auto [host, port] = listen_address(where);
+    try {
+      port_ = server_.listen(host, port);
+    } catch (const std::exception& e) {
+      fail("--metrics-listen " + where + ": " + e.what());
+    }
+    const bool v6 = host.find(':') != std::string::npos;
+    url_ = "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port_) + "/metrics";
+    thread_ = std::thread([this] { server_.run(); });
+  }
+
+  metrics_listener(const metrics_listener&) = delete;
+  metrics_listener& operator=(const metrics_listener&) = delete;
+
+  ~metrics_listener() {
+    server_.stop();
+    thread_.join();
+  }
+
+  [[nodiscard]] const std::string& url() const noexcept { return url_; }
+
+ private:
+  const statefun::functions no_functions_{};
+  statefun::asio::http_server server_;
+  std::uint16_t port_ = 0;
+  std::string url_;
+  std::thread thread_;
+};
+
+/// `--metrics`: the exposition on stderr, after the summary.
+inline void print_metrics(const statefun::metrics::prometheus& metrics) {
+  std::string text;
+  metrics.write(text);
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
 
 inline int run_command(const run_options& o) {
   std::vector<std::filesystem::path> files(o.modules.begin(), o.modules.end());
@@ -165,15 +251,22 @@ inline int run_command(const run_options& o) {
   for (const auto& warning : m.warnings) {
     std::cerr << "statefun-local: warning: " << warning << '\n';
   }
+  // Counted only when asked for: the runtime then raises its events to `metrics`.
+  statefun::metrics::prometheus metrics;
+  const bool metered = o.metrics || !o.metrics_listen.empty();
   statefun::local::runtime rt(m, {.clock = o.virtual_time ? statefun::local::clock::virtual_time()
                                                            : statefun::local::clock::real(),
                                   .shuffle_seed = o.shuffle_seed,
-                                  .strict_content_type = o.strict_content_type
+                                  .strict_content_type = o.strict_content_type,
 #if STATEFUN_LOCAL_TLS
-                                  ,
-                                  .tls = statefun::local::tls_connector
+                                  .tls = statefun::local::tls_connector,
 #endif
-                                 });
+                                  .observer = metered ? &metrics : nullptr});
+  std::optional<metrics_listener> listener;
+  if (!o.metrics_listen.empty()) {
+    listener.emplace(metrics, o.metrics_listen);
+    std::cerr << "statefun-local: serving metrics on " << listener->url() << std::endl;
+  }
   rt.on_egress([](const statefun::local::egress_record& record) {
     const std::string line = egress_line(record);
     std::fwrite(line.data(), 1, line.size(), stdout);
@@ -256,6 +349,9 @@ inline int run_command(const run_options& o) {
                  s.largest_batch, static_cast<unsigned long long>(s.delayed_fired),
                  static_cast<unsigned long long>(s.egress_records), seconds);
   }
+  if (o.metrics) {
+    print_metrics(metrics);
+  }
   if (signal_received != 0) {
     // The reader may be blocked on a terminal and would post to a runtime that is gone: leave
     // now, with everything written out, rather than wait for it or unwind under it.
@@ -279,6 +375,12 @@ inline std::function<int()> add_run(CLI::App& command) {
   command.add_option("--shuffle", o->shuffle_seed,
                      "Interleave messages from different senders at random (this seed), keeping each address's order");
   command.add_flag("--quiet,-q", o->quiet, "No summary on stderr");
+  command.add_flag("--metrics", o->metrics,
+                   "At the end, print the runtime's metrics on stderr (Prometheus text format 0.0.4)");
+  command.add_option("--metrics-listen", o->metrics_listen,
+                     "While running, serve the runtime's metrics on GET http://HOST:PORT/metrics (port 0: any free "
+                     "port; the URL is printed on stderr)")
+      ->type_name("HOST:PORT");
   command.footer(
       "Egress records are printed on stdout as JSON lines as they are published; a summary goes to\n"
       "stderr at the end. Exit status: 0 done, 1 a failure the real runtime would fail the job for\n"

@@ -26,6 +26,7 @@
 #include <statefun/local/function_endpoint.hpp>
 #include <statefun/local/module.hpp>
 #include <statefun/local/records.hpp>
+#include <statefun/observer.hpp>
 #include <statefun/type.hpp>
 #include <statefun/type_name.hpp>
 #include <statefun/value_spec.hpp>
@@ -83,6 +84,10 @@ struct runtime_options {
   /// How `https://` endpoints are reached: `statefun::local::tls_connector` from
   /// <statefun/local/tls.hpp> (OpenSSL). Without it an https endpoint fails the run, saying so.
   std::function<statefun::asio::client_connector(const tls_client_settings&)> tls{};
+  /// Receives the runtime's events (messages routed, batches, backlogs, delayed messages,
+  /// endpoint retries, egress records, snapshots): `statefun::metrics::prometheus` counts them.
+  /// Null: nothing is counted. It must outlive the runtime.
+  statefun::observer* observer = nullptr;
 };
 
 /// Counts of what the runtime did.
@@ -139,6 +144,9 @@ class runtime final : private detail::reply_sink {
       shuffle_.seed(*options_.shuffle_seed);
     }
     state_.input_positions.push_back(0);  // input 0: `send`
+    if (options_.observer != nullptr) {
+      options_.observer->local_runtime_attached();
+    }
   }
 
   /// A runtime configured by `m` (see `add_module`).
@@ -153,6 +161,7 @@ class runtime final : private detail::reply_sink {
     // they have completed (cancelled operations complete at once; the wait is bounded all the
     // same).
     finish_calls_in_flight();
+    take_back_gauges();
     // Connections and suspended functions belong to the event loop: stop it, release them, and
     // only then let the loop itself go.
     io_.stop();
@@ -481,10 +490,14 @@ class runtime final : private detail::reply_sink {
 
   /// A picture of everything durable. Exactly-once egress output is published now.
   snapshot take_snapshot() {
+    const std::size_t released = state_.uncommitted.size();
     for (auto& record : state_.uncommitted) {
       publish(std::move(record));
     }
     state_.uncommitted.clear();
+    if (options_.observer != nullptr) {
+      options_.observer->local_snapshot(released);
+    }
     return snapshot(std::make_shared<const detail::durable_state>(state_));
   }
 
@@ -503,6 +516,9 @@ class runtime final : private detail::reply_sink {
     }
     state_ = *s.state_;
     ++stats_.restores;
+    if (options_.observer != nullptr) {
+      options_.observer->local_restore();
+    }
     for (auto& ft : types_) {
       ft.registry.clear();
       ft.registered.assign(ft.registered.size(), -1);
@@ -517,6 +533,9 @@ class runtime final : private detail::reply_sink {
       free_slots_.push_back(i);
     }
     in_flight_count_ = 0;
+    report_in_flight();
+    report_delayed();
+    report_backlogs();
     while (!completions_.empty()) {
       recycle(std::move(completions_.front().bytes));
       completions_.pop_front();
@@ -528,7 +547,7 @@ class runtime final : private detail::reply_sink {
         blocked_ += at.blocked ? 1 : 0;
         if (at.in_flight) {
           ++stats_.replayed_batches;
-          send_batch(type, id, at);
+          send_batch(type, id, at, local_batch_reason::replay);
         }
       }
     }
@@ -683,7 +702,9 @@ class runtime final : private detail::reply_sink {
     }
     if (auto due = state_.delayed.pop_due(clock_.now())) {
       ++stats_.delayed_fired;
+      routed(due->target.type, local_route::delayed);
       state_.messages.push_back(std::move(*due));
+      report_delayed();
       return true;
     }
     return read_input();
@@ -735,6 +756,7 @@ class runtime final : private detail::reply_sink {
       }
       ++stats_.ingress_records;
       state_.messages.push_back(direct_input_[position++]);
+      routed(state_.messages.back().target.type, local_route::ingress);
       return true;
     }
     const input_route& route = inputs_[input - 1];
@@ -750,6 +772,7 @@ class runtime final : private detail::reply_sink {
     }
     for (const std::uint32_t target : route.targets) {
       state_.messages.push_back({{target, *record.key}, {std::nullopt, {route.value_type, true, record.value}}});
+      routed(target, local_route::ingress);
     }
     return true;
   }
@@ -769,10 +792,14 @@ class runtime final : private detail::reply_sink {
       at.in_flight = true;
       at.batch.clear();
       at.batch.push_back(std::move(e.message));
-      send_batch(e.target.type, it->first, at);
+      send_batch(e.target.type, it->first, at, local_batch_reason::fresh);
       return;
     }
     at.backlog.push_back(std::move(e.message));
+    if (ft.observer != nullptr) {
+      ++ft.backlog;
+      ft.observer->backlog_changed(1);
+    }
     if (ft.max_batch > 0 && at.backlog.size() >= static_cast<std::size_t>(ft.max_batch) && !at.blocked) {
       at.blocked = true;
       ++blocked_;
@@ -780,7 +807,7 @@ class runtime final : private detail::reply_sink {
   }
 
   /// Sends `at.batch` with every registered state attached (rules 12, 15, 17).
-  void send_batch(std::uint32_t type, const std::string& id, detail::address_state& at) {
+  void send_batch(std::uint32_t type, const std::string& id, detail::address_state& at, local_batch_reason reason) {
     detail::function_type& ft = resolve(type);
     request_.target = {ft.namespace_name, ft.type, id};
     request_.states.clear();
@@ -816,6 +843,9 @@ class runtime final : private detail::reply_sink {
     ++stats_.requests;
     stats_.invocations += at.batch.size();
     stats_.largest_batch = std::max(stats_.largest_batch, at.batch.size());
+    if (ft.observer != nullptr) {
+      ft.observer->batch_sent(reason, static_cast<std::uint32_t>(at.batch.size()));
+    }
     const std::uint64_t ticket = open_ticket(type, id);
     ft.endpoint->send(ft.name, std::move(bytes), reply_to(*this, ticket));
   }
@@ -845,7 +875,7 @@ class runtime final : private detail::reply_sink {
       ++stats_.handshakes;
       register_states(type, id);
       recycle(std::move(c.bytes));
-      send_batch(type, it->first, at);  // the same invocations again, now with the states
+      send_batch(type, it->first, at, local_batch_reason::missing_state);  // the same invocations, with the states
       return;
     }
     apply(type, it->first, at);
@@ -853,7 +883,11 @@ class runtime final : private detail::reply_sink {
     if (!at.backlog.empty()) {
       at.batch.swap(at.backlog);
       at.backlog.clear();
-      send_batch(type, it->first, at);
+      if (detail::function_type& ft = types_[type]; ft.observer != nullptr) {
+        ft.backlog -= static_cast<std::int64_t>(at.batch.size());
+        ft.observer->backlog_changed(-static_cast<std::int64_t>(at.batch.size()));
+      }
+      send_batch(type, it->first, at, local_batch_reason::fresh);
       return;
     }
     at.in_flight = false;
@@ -868,6 +902,7 @@ class runtime final : private detail::reply_sink {
     for (const codec::message_view& m : effects_.messages) {
       state_.messages.push_back({{target_type(m.target, type, id), std::string(m.target.id)},
                                  {detail::address_ref{type, id}, value_of(m.argument)}});
+      routed(state_.messages.back().target.type, local_route::message);
     }
     for (const codec::delayed_view& d : effects_.delayed) {
       apply_delayed(type, id, d);
@@ -948,6 +983,7 @@ class runtime final : private detail::reply_sink {
       }
       if (state_.delayed.cancel(key, d.cancellation_token)) {
         ++stats_.delayed_cancelled;
+        report_delayed();
       }
       return;
     }
@@ -963,6 +999,7 @@ class runtime final : private detail::reply_sink {
            "', which a pending message of the same sender already has (rule 19)");
     }
     ++stats_.delayed_scheduled;
+    report_delayed();
   }
 
   void apply_egress(std::uint32_t type, const std::string& id, const codec::egress_view& e) {
@@ -1004,6 +1041,9 @@ class runtime final : private detail::reply_sink {
 
   void publish(egress_record record) {
     ++stats_.egress_records;
+    if (options_.observer != nullptr) {
+      options_.observer->local_egress_record(record.egress);
+    }
     auto& published = egresses_.find(record.egress)->second.published;
     published.push_back(std::move(record));
     if (egress_listener_) {
@@ -1043,6 +1083,9 @@ class runtime final : private detail::reply_sink {
       const std::size_t slash = name.find('/');
       ft.namespace_name = std::string(name.substr(0, slash));
       ft.type = std::string(name.substr(slash + 1));
+      if (options_.observer != nullptr) {
+        ft.observer = options_.observer->local_function_type(type_name(name));
+      }
       types_.push_back(std::move(ft));
     }
     return number;
@@ -1194,7 +1237,7 @@ class runtime final : private detail::reply_sink {
                      .first;
       }
       endpoints_.push_back(std::make_unique<detail::http_endpoint>(io_.get_executor(), spec, url, client->second,
-                                                                   options_.strict_content_type));
+                                                                   options_.strict_content_type, ft.observer));
       return endpoints_.back().get();
     } catch (const std::exception& e) {
       fail("function type '" + ft.name + "' (endpoint at " + ft.endpoint_source + "): " + e.what());
@@ -1217,6 +1260,7 @@ class runtime final : private detail::reply_sink {
     slot.id.assign(id);
     slot.used = true;
     ++in_flight_count_;
+    report_in_flight();
     return (std::uint64_t{slot.generation} << 32) | index;
   }
 
@@ -1224,6 +1268,79 @@ class runtime final : private detail::reply_sink {
     in_flight_[index].used = false;
     free_slots_.push_back(index);
     --in_flight_count_;
+    report_in_flight();
+  }
+
+  // ---------------------------------------------------------------------- observer events
+
+  void routed(std::uint32_t type, local_route route) const noexcept {
+    if (local_function_observer* o = types_[type].observer; o != nullptr) {
+      o->message_routed(route);
+    }
+  }
+
+  /// Reports the change in delayed messages pending since the last report.
+  void report_delayed() noexcept {
+    if (options_.observer == nullptr) {
+      return;
+    }
+    const auto now = static_cast<std::int64_t>(state_.delayed.size());
+    if (now != reported_delayed_) {
+      options_.observer->local_delayed_changed(now - reported_delayed_);
+      reported_delayed_ = now;
+    }
+  }
+
+  void report_in_flight() noexcept {
+    if (options_.observer == nullptr) {
+      return;
+    }
+    const auto now = static_cast<std::int64_t>(in_flight_count_);
+    if (now != reported_in_flight_) {
+      options_.observer->local_in_flight_changed(now - reported_in_flight_);
+      reported_in_flight_ = now;
+    }
+  }
+
+  /// After a restore: each observed type's backlog, counted again in the restored state.
+  void report_backlogs() noexcept {
+    for (std::uint32_t type = 0; type < types_.size(); ++type) {
+      detail::function_type& ft = types_[type];
+      if (ft.observer == nullptr) {
+        continue;
+      }
+      std::int64_t waiting = 0;
+      if (type < state_.types.size()) {
+        for (const auto& [id, at] : state_.types[type].addresses) {
+          waiting += static_cast<std::int64_t>(at.backlog.size());
+        }
+      }
+      if (waiting != ft.backlog) {
+        ft.observer->backlog_changed(waiting - ft.backlog);
+        ft.backlog = waiting;
+      }
+    }
+  }
+
+  /// For the destructor: the gauges this runtime added go back to where they were.
+  void take_back_gauges() noexcept {
+    if (options_.observer == nullptr) {
+      return;
+    }
+    for (detail::function_type& ft : types_) {
+      if (ft.observer != nullptr && ft.backlog != 0) {
+        ft.observer->backlog_changed(-ft.backlog);
+        ft.backlog = 0;
+      }
+    }
+    if (reported_delayed_ != 0) {
+      options_.observer->local_delayed_changed(-reported_delayed_);
+      reported_delayed_ = 0;
+    }
+    if (reported_in_flight_ != 0) {
+      options_.observer->local_in_flight_changed(-reported_in_flight_);
+      reported_in_flight_ = 0;
+    }
   }
 
   void accept(std::uint64_t ticket, bool ok, std::string bytes) override {
@@ -1329,6 +1446,8 @@ class runtime final : private detail::reply_sink {
   std::vector<std::uint32_t> free_slots_;
   std::size_t in_flight_count_ = 0;
   std::size_t blocked_ = 0;
+  std::int64_t reported_delayed_ = 0;    ///< delayed messages pending, as last reported
+  std::int64_t reported_in_flight_ = 0;  ///< requests in flight, as last reported
   std::deque<completion> completions_;
 
   codec::invocation_batch_view request_;

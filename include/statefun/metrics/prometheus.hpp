@@ -10,6 +10,7 @@
 
 #include <statefun/metrics/detail/function_series.hpp>
 #include <statefun/metrics/detail/instruments.hpp>
+#include <statefun/metrics/detail/local_series.hpp>
 #include <statefun/metrics/detail/server_series.hpp>
 #include <statefun/observer.hpp>
 #include <statefun/type_name.hpp>
@@ -62,6 +63,15 @@ class prometheus final : public observer {
   void parser_refused(parser_refusal reason) noexcept override { server_.parser_refused(reason); }
   void tls_handshake_failed() noexcept override { server_.tls_handshake_failed(); }
 
+  // The local runtime's events.
+  void local_runtime_attached() noexcept override { local_.attached(); }
+  local_function_observer* local_function_type(const type_name& type) override { return local_.function_type(type); }
+  void local_delayed_changed(std::int64_t delta) noexcept override { local_.delayed_changed(delta); }
+  void local_in_flight_changed(std::int64_t delta) noexcept override { local_.in_flight_changed(delta); }
+  void local_egress_record(std::string_view egress) noexcept override { local_.egress_record(egress); }
+  void local_snapshot(std::size_t released) noexcept override { local_.snapshot(released); }
+  void local_restore() noexcept override { local_.restore(); }
+
   [[gnu::cold]] bool expose(std::string& out) const override {
     write(out);
     return true;
@@ -72,6 +82,7 @@ class prometheus final : public observer {
     const std::lock_guard lock(mutex_);
     detail::append_functions(out, functions_, unrouted_failures_);
     server_.write(out);
+    local_.write(out);
   }
 
  private:
@@ -80,6 +91,7 @@ class prometheus final : public observer {
   std::vector<std::unique_ptr<detail::function_series>> functions_;
   std::array<detail::counter, 4> unrouted_failures_;
   detail::server_series server_;
+  detail::local_series local_;
 };
 
 }  // namespace statefun::inline v0::metrics

@@ -11,6 +11,7 @@
 #include <statefun/local/detail/name_table.hpp>
 #include <statefun/local/function_endpoint.hpp>
 #include <statefun/local/records.hpp>
+#include <statefun/observer.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -85,6 +86,11 @@ struct function_type {
   function_endpoint* endpoint = nullptr;  ///< found on first use
   int max_batch = 1000;
   std::string endpoint_source;  ///< where its endpoint was configured, for messages
+
+  /// Its events' observer (`runtime_options::observer`), or null.
+  local_function_observer* observer = nullptr;
+  /// Messages waiting in its addresses' backlogs, as last reported to `observer`.
+  std::int64_t backlog = 0;
 
   /// State names get a slot for good: values stay in their slot while the registry is emptied.
   string_map<std::uint32_t> slots;

@@ -18,6 +18,7 @@
 #include <statefun/local/detail/retry_policy.hpp>
 #include <statefun/local/function_endpoint.hpp>
 #include <statefun/local/module.hpp>
+#include <statefun/observer.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -65,10 +66,12 @@ class http_endpoint final : public function_endpoint {
   /**
    * @param url The expanded URL for this function type.
    * @param client Reaches `url`'s origin (shared by the types behind the same origin).
+   * @param observer Told of each retry (the function type's observer), or null.
    * @throws std::invalid_argument for a URL the transport cannot use.
    */
   http_endpoint(::asio::any_io_executor executor, const endpoint_spec& spec, std::string url,
-                statefun::asio::http_client client, bool strict_content_type)
+                statefun::asio::http_client client, bool strict_content_type,
+                local_function_observer* observer = nullptr)
       : executor_(std::move(executor)),
         spec_(spec),
         url_(std::move(url)),
@@ -76,7 +79,8 @@ class http_endpoint final : public function_endpoint {
         client_(std::move(client)),
         policy_(spec.transport),
         check_(strict_content_type || spec.transport == transport_kind::okhttp ? content_type_check::strict
-                                                                               : content_type_check::lenient) {}
+                                                                               : content_type_check::lenient),
+        observer_(observer) {}
 
   void send(std::string_view, std::string to_function, reply_to reply) override {
     const auto call_signal = in_flight_.emplace(in_flight_.end());
@@ -127,6 +131,7 @@ class http_endpoint final : public function_endpoint {
     std::optional<std::string> body;
     std::string failure;
     bool retry = false;
+    local_retry_reason reason = local_retry_reason::io_error;
   };
 
   task<outcome> call(std::string body) {
@@ -149,6 +154,9 @@ class http_endpoint final : public function_endpoint {
                                      std::to_string(spec_.call.count()) + " ms is used up; last failure: " +
                                      result.failure};
       }
+      if (observer_ != nullptr) {
+        observer_->endpoint_retried(result.reason);
+      }
       co_await statefun::asio::sleep_for(std::min(wait, now_left));
     }
   }
@@ -165,20 +173,20 @@ class http_endpoint final : public function_endpoint {
       auto response = co_await client_.request(std::move(request), {.timeout = timeout, .retries = 0});
       if (response.status < 200 || response.status > 299) {
         co_return attempt{std::nullopt, "HTTP status " + std::to_string(response.status),
-                          policy_.retries_status(response.status)};
+                          policy_.retries_status(response.status), local_retry_reason::status};
       }
       if (!acceptable_content_type(response, check_)) {
         const auto type = response.header("content-type");
         co_return attempt{std::nullopt,
                           "the answer's Content-Type is '" + std::string(type.value_or("(none)")) +
                               "', not application/octet-stream",
-                          policy_.retries_bad_answer()};
+                          policy_.retries_bad_answer(), local_retry_reason::bad_answer};
       }
       codec::from_function_view check;
       if (const auto decoded = check.decode(response.body);
           !decoded && decoded.code != errc::invalid_mutation_type) {  // that one fails the job later
         co_return attempt{std::nullopt, "the answer is not a FromFunction (" + decoded.to_error().message() + ")",
-                          policy_.retries_bad_answer()};
+                          policy_.retries_bad_answer(), local_retry_reason::bad_answer};
       }
       co_return attempt{std::move(response.body), {}, false};
     } catch (const std::system_error& e) {
@@ -209,6 +217,7 @@ class http_endpoint final : public function_endpoint {
   statefun::asio::http_client client_;
   retry_policy policy_;
   content_type_check check_;
+  local_function_observer* observer_;
   /// One per call in flight (a list: each stays where it is while its call runs).
   std::list<::asio::cancellation_signal> in_flight_;
 };
