@@ -64,7 +64,7 @@ class local_series {
  public:
   void attached() noexcept { attached_.store(true, std::memory_order_relaxed); }
 
-  local_function_observer* function_type(const type_name& type) {
+  [[gnu::cold]] local_function_observer* function_type(const type_name& type) {
     const std::lock_guard lock(mutex_);
     for (const auto& series : types_) {
       if (series->type == type.str()) {
@@ -101,7 +101,7 @@ class local_series {
   void restore() noexcept { restores_.add(); }
 
   /// Appends the runtime's families (nothing if no runtime attached).
-  void write(std::string& out) const {
+  [[gnu::cold]] void write(std::string& out) const {
     if (!attached_.load(std::memory_order_relaxed)) {
       return;
     }
