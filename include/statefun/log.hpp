@@ -87,16 +87,6 @@ struct log_event {
   std::string_view message;
   /// The details: peer, status, reason, function_type... (docs/observability.md).
   std::span<const log_field> fields;
-
-  /// The text of field `key`, or empty (no such field, or not a text).
-  [[nodiscard]] constexpr std::string_view text(std::string_view key) const noexcept {
-    for (const log_field& f : fields) {
-      if (f.key() == key && f.type() == log_field::kind::text) {
-        return f.text();
-      }
-    }
-    return {};
-  }
 };
 
 /**
