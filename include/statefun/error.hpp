@@ -82,6 +82,9 @@ struct error {
   std::string detail{};
   /// Set when `code == errc::function_failed`: what the user's function threw.
   std::exception_ptr exception{};
+  /// The bound function type the request was for (`namespace/name`), for logs and metrics;
+  /// empty when the request named none (undecodable, an unknown type: `detail` has its name).
+  std::string function_type{};
 
   /// A one-line reason suitable for a log line or an HTTP 500 body.
   [[nodiscard]] std::string message() const {

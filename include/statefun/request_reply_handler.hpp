@@ -295,6 +295,7 @@ class request_reply_handler {
   }
 
   result fail(error e, failure_kind kind) {
+    e.function_type = self_.type.str();
     if (events_ != nullptr) {
       events_->batch_failed(kind, observed_batch());
     }

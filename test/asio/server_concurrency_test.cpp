@@ -155,6 +155,60 @@ TEST_CASE("server: stop answers the request in flight, closes idle connections, 
   server.stop();  // run() has returned
 }
 
+TEST_CASE("server: with drain_delay, stop turns readiness 503 at once while the server still accepts and serves; a second stop closes the listener and the request in flight finishes") {
+  statefun::test::current_gate = std::make_unique<statefun::test::gate>();
+  auto& gate = *statefun::test::current_gate;
+  test_functions f;
+  // Longer than any test: only the second stop can end it.
+  running_server server(f.fns, {.path = "/statefun", .drain_delay = std::chrono::hours(1)});
+  client busy(server.port());
+  busy.send(gated_request());
+  REQUIRE(gate.arrived.wait());
+  {
+    client probe(server.port());
+    CHECK(probe.exchange("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n").status == 200);
+  }
+  client idle(server.port());
+  CHECK(idle.exchange(runtime_post(w1())).status == 200);
+
+  server.server().stop();  // as SIGTERM does
+  {
+    client probe(server.port());  // still accepted
+    const auto ready = probe.exchange("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(ready.status == 503);
+    CHECK(ready.body == "draining\n");
+    CHECK(ready.connection == "close");
+    client live(server.port());
+    CHECK(live.exchange("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n").status == 200);
+  }
+  // A POST on a connection opened before the stop, and one on a new connection: both served,
+  // each told to reconnect (Connection: close) to wherever the traffic goes now.
+  const auto on_old = idle.exchange(runtime_post(w1()));
+  CHECK(on_old.status == 200);
+  CHECK(on_old.connection == "close");
+  CHECK(idle.closed_by_server());
+  client fresh(server.port());
+  const auto on_new = fresh.exchange(runtime_post(w1()));
+  CHECK(on_new.status == 200);
+  CHECK(on_new.connection == "close");
+
+  server.server().stop();  // the second: ends the delay
+  gate.open(server.server().executor());  // (posted after the stop's work, on the same thread)
+  const auto response = busy.receive();
+  CHECK(response.status == 200);
+  CHECK(response.connection == "close");
+  CHECK(busy.closed_by_server());
+  std::error_code refused;
+  asio::io_context io;
+  asio::ip::tcp::socket late(io);
+  late.connect({asio::ip::make_address("127.0.0.1"), server.port()}, refused);
+  CHECK(refused == asio::error::connection_refused);
+  server.stop();  // run() returns
+  const auto stopping = server.sink().named("server.stopping");
+  REQUIRE(stopping.size() == 1);
+  CHECK(stopping[0].at("drain_delay_ms") == "3600000");
+}
+
 TEST_CASE("server: past the shutdown deadline, functions still running are cancelled") {
   statefun::test::current_gate = std::make_unique<statefun::test::gate>();
   auto& gate = *statefun::test::current_gate;

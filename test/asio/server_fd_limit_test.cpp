@@ -48,9 +48,8 @@ TEST_CASE("http_server: the soft RLIMIT_NOFILE is raised to the hard limit at st
 
 TEST_CASE("test_server: under RLIMIT_NOFILE 64, max_connections is lowered with a warning, extra clients get 503 or a close at once, and it serves again once they leave") {
   statefun::test::piped_child server({STATEFUN_TEST_SERVER, "--port", "0", "--nofile", "64"});
-  const std::string warning = server.wait_for_stderr("max_connections lowered");
-  CHECK_MESSAGE(warning.find("from 10000 to 32") != std::string::npos, warning);
-  CHECK_MESSAGE(warning.find("64 files") != std::string::npos, warning);
+  const std::string warning = server.wait_for_stderr("\"event\":\"server.max_connections_lowered\"");
+  CHECK_MESSAGE(warning.find("\"from\":10000,\"to\":32,\"file_limit\":64,") != std::string::npos, warning);
   const auto port = static_cast<std::uint16_t>(std::stoul(server.wait_for_line("listening on ").substr(13)));
 
   // More clients than the server has descriptors: all connect (the kernel queues them in the
@@ -86,7 +85,7 @@ TEST_CASE("test_server: under RLIMIT_NOFILE 64, max_connections is lowered with 
   CHECK(served + refused + closed == clients);
   MESSAGE(served, " served, ", refused, " answered 503, ", closed, " closed");
   // Some were taken off the backlog with the spare descriptor: the server had run out.
-  CHECK_FALSE(server.wait_for_stderr("out of file descriptors").empty());
+  CHECK_FALSE(server.wait_for_stderr("\"event\":\"accept.out_of_descriptors\"").empty());
 
   // Everyone but one served client leaves; two exchanges on that one let the server see them go
   // (each is handled after the closes that came before it); then a new client is served.

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "asio/certificates.hpp"
+#include "asio/hostile_support.hpp"
 #include "asio/server_support.hpp"
 #include "support/doctest.hpp"
 #include "support/files.hpp"
@@ -336,6 +337,29 @@ TEST_CASE("test_server: SIGTERM while a request is in flight over TLS: it is ans
   CHECK(response.connection == "close");
   CHECK(statefun::test::response(response.body).mutation_value<std::int32_t>(0) == 1);
   CHECK(server.wait() == exit_status::exited_with(0));
+}
+
+TEST_CASE("test_server: SIGTERM with a drain delay: /readyz answers 503 while a POST is still served; a second SIGTERM closes the port and it exits 0") {
+  statefun::test::piped_child server({STATEFUN_TEST_SERVER, "--port", "0", "--drain-delay", "3600000"});
+  const std::uint16_t port = port_of(server.wait_for_line("listening on "));
+  client before(port);
+  CHECK(before.exchange("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n").status == 200);
+  server.signal(SIGTERM);
+  (void)server.wait_for_stderr("\"event\":\"server.stopping\"");  // the signal was handled
+  client probe(port);
+  CHECK(probe.exchange("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n").status == 503);
+  client c(port);
+  test_functions f;
+  const auto served = c.exchange(runtime_post(w1()));
+  CHECK(served.body == expected_reply(f.fns, w1()));
+  CHECK(served.connection == "close");
+  server.signal(SIGTERM);  // ends the hour of delay
+  CHECK(server.wait() == exit_status::exited_with(0));
+  ::asio::io_context io;
+  tcp::socket late(io);
+  std::error_code error;
+  late.connect({::asio::ip::make_address("127.0.0.1"), port}, error);
+  CHECK(error == ::asio::error::connection_refused);
 }
 
 TEST_CASE("test_server: SIGINT with no traffic stops it with exit status 0") {

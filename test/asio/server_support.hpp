@@ -6,6 +6,8 @@
 #include <statefun/asio/server.hpp>
 #include <statefun/asio/use_task.hpp>
 #include <statefun/http/response_parser.hpp>
+#include <statefun/log.hpp>
+#include <statefun/log_line.hpp>
 #include <statefun/statefun.hpp>
 
 #include <asio/connect.hpp>
@@ -19,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -113,6 +116,73 @@ class gate {
   bool open_ = false;
 };
 
+/// A log event as a test keeps it: copied, its fields as text (integers in decimal).
+struct logged_event {
+  statefun::log_level level{};
+  std::string name;
+  std::string message;
+  std::map<std::string, std::string> fields;
+  /// The logfmt line of the event (what the legacy callback would get).
+  std::string line;
+
+  bool has(const std::string& key) const { return fields.contains(key); }
+  std::string at(const std::string& key) const {
+    const auto found = fields.find(key);
+    return found == fields.end() ? std::string("(no field " + key + ")") : found->second;
+  }
+};
+
+/// A log sink that keeps every event; `arrived` is set when one named `wanted` arrives.
+class recording_sink final : public statefun::log_sink {
+ public:
+  explicit recording_sink(std::string wanted = {}) : wanted_(std::move(wanted)) {}
+
+  void write(const statefun::log_event& e) noexcept override {
+    logged_event copy{e.level, std::string(e.name), std::string(e.message), {},
+                      statefun::log_line(e, statefun::log_format::logfmt, std::nullopt)};
+    for (const statefun::log_field& f : e.fields) {
+      switch (f.type()) {
+        case statefun::log_field::kind::text: copy.fields[std::string(f.key())] = std::string(f.text()); break;
+        case statefun::log_field::kind::integer: copy.fields[std::string(f.key())] = std::to_string(f.integer()); break;
+        case statefun::log_field::kind::unsigned_integer:
+          copy.fields[std::string(f.key())] = std::to_string(f.unsigned_integer());
+          break;
+      }
+    }
+    const bool wanted = !wanted_.empty() && copy.name == wanted_;
+    {
+      const std::lock_guard lock(mutex_);
+      events_.push_back(std::move(copy));
+    }
+    if (wanted) {
+      arrived.set();
+    }
+  }
+
+  std::vector<logged_event> events() {
+    const std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+  /// The events named `name`.
+  std::vector<logged_event> named(std::string_view name) {
+    std::vector<logged_event> found;
+    for (logged_event& e : events()) {
+      if (e.name == name) {
+        found.push_back(std::move(e));
+      }
+    }
+    return found;
+  }
+
+  event arrived;
+
+ private:
+  std::string wanted_;
+  std::mutex mutex_;
+  std::vector<logged_event> events_;
+};
+
 constexpr statefun::value_spec<std::int32_t> count{"count"};
 
 /// The functions the transport tests serve.
@@ -171,26 +241,29 @@ class running_server {
   std::uint16_t port() const noexcept { return port_; }
   statefun::asio::http_server& server() noexcept { return server_; }
 
-  /// What the server logged, one entry per line.
+  /// What the server logged (unless the options named a sink or a callback): one logfmt line
+  /// per event.
   std::vector<std::string> log() {
-    const std::lock_guard lock(*log_mutex_);
-    return *log_;
+    std::vector<std::string> lines;
+    for (const logged_event& e : sink_->events()) {
+      lines.push_back(e.line);
+    }
+    return lines;
   }
+
+  /// What the server logged (unless the options named a sink or a callback), event by event.
+  recording_sink& sink() noexcept { return *sink_; }
 
  private:
   statefun::asio::server_options quiet(statefun::asio::server_options options) {
     options.handle_signals = false;
-    if (!options.log) {
-      options.log = [mutex = log_mutex_, log = log_](std::string_view line) {
-        const std::lock_guard lock(*mutex);
-        log->emplace_back(line);
-      };
+    if (options.log_sink == nullptr && !options.log) {
+      options.log_sink = sink_.get();
     }
     return options;
   }
 
-  std::shared_ptr<std::mutex> log_mutex_ = std::make_shared<std::mutex>();
-  std::shared_ptr<std::vector<std::string>> log_ = std::make_shared<std::vector<std::string>>();
+  std::unique_ptr<recording_sink> sink_ = std::make_unique<recording_sink>();
   statefun::asio::http_server server_;
   std::uint16_t port_ = 0;
   std::thread thread_;

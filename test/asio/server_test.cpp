@@ -108,19 +108,31 @@ TEST_CASE("server: Expect: 100-continue gets 100 Continue before the body is sen
   CHECK(counted(response.body) == 42);
 }
 
-TEST_CASE("server: the health path answers GET and HEAD for orchestrators") {
+TEST_CASE("server: the liveness and readiness paths answer GET and HEAD for orchestrators; /healthz is an alias of /livez") {
   test_functions f;
   running_server server(f.fns, {.path = "/statefun"});
   client c(server.port());
-  const auto get = c.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  CHECK(get.status == 200);
-  CHECK(get.body == "ok\n");
-  const auto head = c.exchange_head("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  CHECK(head.status == 200);
-  CHECK(head.body.empty());
-  const auto post = c.exchange("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
-  CHECK(post.status == 405);
-  CHECK(post.allow == "GET, HEAD");
+  for (const std::string path : {"/livez", "/healthz", "/readyz"}) {
+    CAPTURE(path);
+    const auto get = c.exchange("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(get.status == 200);
+    CHECK(get.body == (path == "/readyz" ? "ready\n" : "ok\n"));
+    const auto head = c.exchange_head("HEAD " + path + "?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(head.status == 200);
+    CHECK(head.body.empty());
+    const auto post = c.exchange("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    CHECK(post.status == 405);
+    CHECK(post.allow == "GET, HEAD");
+  }
+}
+
+TEST_CASE("server: empty probe paths are no routes") {
+  test_functions f;
+  running_server server(f.fns, {.path = "/statefun", .live_path = "", .ready_path = "", .health_path = ""});
+  client c(server.port());
+  CHECK(c.exchange("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n").status == 404);
+  CHECK(c.exchange("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n").status == 404);
+  CHECK(c.exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status == 404);
 }
 
 TEST_CASE("server: with a path set, other paths are 404 and other methods 405") {

@@ -9,11 +9,12 @@
 // serves, and runs until SIGINT or SIGTERM. Exit status 0 when run() returns.
 //
 //   test_server [--port N] [--address A] [--unix PATH] [--tls CERT KEY [CLIENT_CA]] [--nofile N]
+//               [--drain-delay MS]
 //
 // --port binds A (default 127.0.0.1) at N (0: any free port); --tls binds A at any free port;
 // --nofile sets both limits on open files (RLIMIT_NOFILE) to N first, as `prlimit` would
-// before exec (a test of a low limit needs no prlimit program). It logs to stderr (the
-// server's default log).
+// before exec (a test of a low limit needs no prlimit program); --drain-delay sets
+// server_options::drain_delay. It logs to stderr (the server's default log, JSON lines).
 
 #include <statefun/asio/server.hpp>
 #include <statefun/asio/sleep.hpp>
@@ -56,12 +57,13 @@ struct arguments {
   std::optional<std::string> unix_path;
   std::optional<statefun::asio::tls_options> tls;
   std::optional<rlim_t> nofile;
+  std::chrono::milliseconds drain_delay{0};
 };
 
 [[noreturn]] void usage(std::string_view problem) {
   std::cerr << "test_server: " << problem
             << "\nusage: test_server [--port N] [--address A] [--unix PATH] "
-               "[--tls CERT KEY [CLIENT_CA]] [--nofile N]\n";
+               "[--tls CERT KEY [CLIENT_CA]] [--nofile N] [--drain-delay MS]\n";
   std::exit(2);
 }
 
@@ -78,6 +80,8 @@ arguments parse(const std::vector<std::string_view>& args) {
       parsed.port = static_cast<std::uint16_t>(std::stoul(value()));
     } else if (args[i] == "--nofile") {
       parsed.nofile = static_cast<rlim_t>(std::stoul(value()));
+    } else if (args[i] == "--drain-delay") {
+      parsed.drain_delay = std::chrono::milliseconds(std::stoul(value()));
     } else if (args[i] == "--address") {
       parsed.address = value();
     } else if (args[i] == "--unix") {
@@ -114,7 +118,7 @@ int main(int argc, char** argv) {
     statefun::functions fns;
     fns.bind("bench/counter", {count}, counter);
     fns.bind("test/slow", {count}, slow);
-    statefun::asio::http_server server(fns, {.handle_signals = true});
+    statefun::asio::http_server server(fns, {.drain_delay = args.drain_delay, .handle_signals = true});
     std::vector<std::string> listening;
     if (args.port) {
       listening.push_back(std::to_string(server.listen(args.address, *args.port)));

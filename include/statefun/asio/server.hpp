@@ -9,17 +9,20 @@
 #include <asio/local/stream_protocol.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <statefun/asio/detail/listener.hpp>
 #include <statefun/asio/detail/server_core.hpp>
 #include <statefun/asio/server_options.hpp>
 #include <statefun/config.hpp>
 #include <statefun/functions.hpp>
+#include <statefun/log.hpp>
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
@@ -146,15 +149,12 @@ class http_server {
     }
     if (core_->options().handle_signals) {
       signals_.emplace(first_thread().io(), SIGINT, SIGTERM);
-      signals_->async_wait([this](std::error_code error, int) {
-        if (!error) {
-          stop();
-        }
-      });
+      wait_for_signal();
     }
     for (auto& listener : listeners_) {
       listener->start();
     }
+    core_->set_serving();
     std::vector<std::thread> others;
     for (std::size_t i = 1; i < core_->threads().size(); ++i) {
       others.emplace_back([this, i] { core_->threads()[i]->io().run(); });
@@ -166,28 +166,38 @@ class http_server {
   }
 
   /**
-   * Stops gracefully: no more connections are accepted, idle ones close, and requests in
-   * flight are answered (with `Connection: close`) within `server_options::shutdown_timeout`,
-   * after which their functions are cancelled. `run` then returns. Thread-safe, idempotent.
+   * Stops gracefully. At once, `ready_path` answers 503 and every response closes its
+   * connection; the server still accepts and serves for `server_options::drain_delay`, so that
+   * an orchestrator stops sending first. Then no more connections are accepted, idle ones
+   * close, and requests in flight are answered (with `Connection: close`) within
+   * `server_options::shutdown_timeout`, after which their functions are cancelled. `run` then
+   * returns. A second call ends the drain delay early. Thread-safe; any further call does
+   * nothing.
    */
   void stop() {
-    if (core_->stopping()) {
+    if (!core_->set_stopping()) {
+      // Again: end the drain delay now (no-op if the listeners are closed already).
+      ::asio::post(first_thread().io(), [this] { close_listeners(); });
       return;
     }
-    core_->set_stopping();
     ::asio::post(first_thread().io(), [this] {
-      for (auto& listener : listeners_) {
-        listener->stop();
+      const auto delay = core_->options().drain_delay;
+      core_->log(log_level::info, "server.stopping",
+                 delay > delay.zero() ? "stopping: not ready, serving for drain_delay, then closing the listeners"
+                                      : "stopping: closing the listeners",
+                 {{"drain_delay_ms", std::chrono::duration_cast<std::chrono::milliseconds>(delay).count()},
+                  {"shutdown_timeout_ms",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(core_->options().shutdown_timeout).count()}});
+      if (delay <= delay.zero()) {
+        close_listeners();
+        return;
       }
-      if (signals_) {
-        signals_->cancel();
-      }
-      // This thread drains at once (so that what was posted after `stop` sees it), others
-      // as soon as they get to it.
-      first_thread().drain();
-      for (std::size_t i = 1; i < core_->threads().size(); ++i) {
-        ::asio::post(core_->threads()[i]->io(), [&t = *core_->threads()[i]] { t.drain(); });
-      }
+      drain_timer_.emplace(first_thread().io(), delay);
+      drain_timer_->async_wait([this](std::error_code error) {
+        if (!error) {
+          close_listeners();
+        }
+      });
     });
   }
 
@@ -215,6 +225,41 @@ class http_server {
 
  private:
   detail::server_thread& first_thread() { return *core_->threads().front(); }
+
+  /// Stops on SIGINT or SIGTERM; a second one ends the drain delay (on the first thread).
+  void wait_for_signal() {
+    signals_->async_wait([this](std::error_code error, int) {
+      if (!error) {
+        stop();
+        if (!listeners_closed_) {
+          wait_for_signal();
+        }
+      }
+    });
+  }
+
+  /// The end of the drain delay (on the first thread): no more accepts, connections drain.
+  void close_listeners() {
+    if (listeners_closed_) {
+      return;
+    }
+    listeners_closed_ = true;
+    if (drain_timer_) {
+      drain_timer_->cancel();
+    }
+    for (auto& listener : listeners_) {
+      listener->stop();
+    }
+    if (signals_) {
+      signals_->cancel();
+    }
+    // This thread drains at once (so that what was posted after `stop` sees it), others
+    // as soon as they get to it.
+    first_thread().drain();
+    for (std::size_t i = 1; i < core_->threads().size(); ++i) {
+      ::asio::post(core_->threads()[i]->io(), [&t = *core_->threads()[i]] { t.drain(); });
+    }
+  }
 
   /// `.port`: every interface, IPv6 and IPv4 where the system has IPv6, IPv4 only otherwise.
   void listen_any(std::uint16_t port) {
@@ -249,6 +294,8 @@ class http_server {
   std::vector<std::unique_ptr<detail::listener_base>> listeners_;
   std::vector<std::string> socket_files_;
   std::optional<::asio::signal_set> signals_;
+  std::optional<::asio::steady_timer> drain_timer_;  // (first thread)
+  bool listeners_closed_ = false;                     // (first thread)
   std::atomic<bool> ran_{false};
 };
 

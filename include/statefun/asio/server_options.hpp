@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include <statefun/config.hpp>
+#include <statefun/log.hpp>
+#include <statefun/log_line.hpp>
 #include <statefun/observer.hpp>
 
 namespace statefun::inline v0::asio {
@@ -35,7 +37,16 @@ struct server_options {
   /// any path (the runtime's Unix-socket transport mangles paths; routing is by the body anyway).
   std::string path{};
 
-  /// `GET` or `HEAD` here answers 200 "ok", for orchestrators' health checks. Empty: none.
+  /// Liveness: `GET` or `HEAD` here answers 200 "ok" while the process serves, draining
+  /// included (a liveness probe that fails makes an orchestrator kill the process). Empty: none.
+  std::string live_path = "/livez";
+
+  /// Readiness: `GET` or `HEAD` here answers 200 "ready" once `run` serves every listener, and
+  /// 503 "draining" from the moment `stop` (or SIGTERM) is called, so that an orchestrator stops
+  /// sending new work before the listeners close (see `drain_delay`). Empty: none.
+  std::string ready_path = "/readyz";
+
+  /// An alias of `live_path` (the one health path of earlier versions). Empty: none.
   std::string health_path = "/healthz";
 
   /// Receives the server's events (connections, responses, timeouts, refusals), or null: then
@@ -103,25 +114,45 @@ struct server_options {
   /// a body somewhat over the limit still reads its 413.
   std::uint64_t linger_bytes = 64ull << 20;
 
-  /// On stop (or SIGINT/SIGTERM), requests in flight get this long to finish before their
+  /// On stop (or SIGINT/SIGTERM), how long the server goes on accepting and serving while
+  /// `ready_path` already answers 503, before its listeners close: the time an orchestrator
+  /// needs to stop sending (Kubernetes: the endpoints controller, kube-proxy and load balancers
+  /// take a few seconds after the pod is marked terminating; 5 to 15 s is usual, and
+  /// `terminationGracePeriodSeconds` must exceed `drain_delay` + `shutdown_timeout`). During it
+  /// every response says `Connection: close`, so that clients reconnect to where the traffic now
+  /// goes. A second `stop` (or signal) ends it early. 0 (the default): the listeners close at
+  /// once; the StateFun runtime retries the requests a closed port refuses.
+  duration drain_delay = duration::zero();
+
+  /// After the listeners close, requests in flight get this long to finish before their
   /// functions are cancelled and their connections closed.
   duration shutdown_timeout = std::chrono::seconds(30);
 
   /// Whether `run()` stops the server gracefully on SIGINT and SIGTERM.
   bool handle_signals = true;
 
-  /// Where the server reports what an operator must see: 500s and their reasons, refused
-  /// requests (with the peer), connections over the limit, failed TLS handshakes, accept
-  /// failures. What a client chose (ids, type names) arrives escaped (control bytes, invalid
-  /// UTF-8) and cut to a bounded length. Called on a serving thread (several at once when
-  /// `threads` > 1): it must not block, or every connection of that thread waits.
-  /// Default: one line on stderr, written by a background thread from a bounded queue (lines
-  /// are dropped, and counted, rather than ever blocking a serving thread).
+  /// Where the server sends its log events (500s with their reason and function type, refused
+  /// requests and connections with the peer, failed TLS handshakes, accept failures, the stop):
+  /// docs/observability.md lists them. Not owned: it must outlive the server. Called on serving
+  /// threads (several at once when `threads` > 1): it must not block. Null (the default): a
+  /// `stderr_log` in `log_format`, owned by the server, unless the legacy `log` is set.
+  statefun::log_sink* log_sink = nullptr;
+
+  /// Events below this level reach no sink.
+  statefun::log_level log_level = statefun::log_level::info;
+
+  /// The format of the default sink (stderr): JSON Lines (collectors parse it without
+  /// configuration) or logfmt (easier at a terminal).
+  statefun::log_format log_format = statefun::log_format::json;
+
+  /// Legacy: a function that receives each event as a logfmt line without a timestamp
+  /// (`callback_log_sink`), when `log_sink` is null. Prefer `log_sink`, which gets the fields
+  /// typed. Called on a serving thread: it must not block.
   std::function<void(std::string_view)> log{};
 
-  /// At most this many lines of one kind (500s, refusals, accept failures...) are logged per
-  /// `log_window`; the rest are counted, and one line says how many when the window ends.
-  /// 0: no limit.
+  /// At most this many events of one name (`request.failed`, `request.refused`...) are logged
+  /// per `log_window`; the rest are counted, and one `log.suppressed` event says how many when
+  /// the window ends. 0: no limit.
   std::size_t log_burst = 10;
 
   /// See `log_burst`.

@@ -8,7 +8,6 @@
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
 
-#include <statefun/asio/detail/printable.hpp>
 #include <statefun/asio/detail/read_buffer.hpp>
 #include <statefun/asio/detail/response_head.hpp>
 #include <statefun/asio/detail/server_core.hpp>
@@ -16,8 +15,10 @@
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
 #include <statefun/detail/http_grammar.hpp>
+#include <statefun/detail/printable.hpp>
 #include <statefun/error.hpp>
 #include <statefun/http/request_parser.hpp>
+#include <statefun/log.hpp>
 #include <statefun/request_reply_handler.hpp>
 #include <statefun/task.hpp>
 
@@ -77,14 +78,23 @@ std::string peer_of(Stream& stream) {
   }
 }
 
-/// The reason of a 500, for its body and the log: what a client chose in it made printable.
+/// The reason of a 500, for its body: what a client chose in it made printable.
 inline std::string printable_reason(const statefun::error& e) {
   std::string text = make_error_code(e.code).message();
   if (!e.detail.empty()) {
     text += ": ";
-    text += printable(e.detail);
+    text += statefun::detail::printable(e.detail);
   }
   return text;
+}
+
+/// The observer's name of a failed request's kind (the `kind` of the `request.failed` event).
+constexpr std::string_view failure_kind_of(statefun::errc code) noexcept {
+  switch (code) {
+    case statefun::errc::unknown_function: return "unknown_function_type";
+    case statefun::errc::function_failed: return "exception";
+    default: return "malformed_request";
+  }
 }
 
 /// Runs `work` with `scope` as the current task scope, and restores the caller's afterwards.
@@ -142,8 +152,8 @@ class connection final : public connection_base,
     } catch (const std::system_error&) {
       // The peer went away, or a deadline closed the socket under a pending write.
     } catch (const std::exception& e) {
-      core_.log("error", "connection from " + peer_of(stream_) +
-                             " closed after an unexpected error: " + printable(e.what()));
+      core_.log(log_level::error, "connection.failed", "closed a connection after an unexpected error",
+                {{"peer", peer_of(stream_)}, {"reason", e.what()}});
     }
     stream_traits<Stream>::close(stream_);
     closed_ = true;
@@ -170,9 +180,29 @@ class connection final : public connection_base,
     }
   }
 
+  void log_timeout() override {
+    std::string_view kind;
+    log_level level = log_level::warn;
+    switch (deadline_phase) {
+      case phase::header:
+        kind = "header";
+        // A connection opened and left silent (a load balancer's spare, a port check) is no
+        // client's failure worth a warning; a head that stopped half-way (slowloris) is.
+        level = head_started_ ? log_level::warn : log_level::debug;
+        break;
+      case phase::body: kind = "body"; break;
+      case phase::write: kind = "write"; break;
+      default: return;  // idle and lingering connections end normally
+    }
+    if (core_.logs(level)) {
+      core_.log(level, "connection.timeout", "closed a connection past its deadline",
+                {{"peer", peer_of(stream_)}, {"timeout", kind}});
+    }
+  }
+
  private:
   /// How a request is to be answered, decided from its head.
-  enum class route { function, health, metrics, not_found, wrong_method, wrong_media_type };
+  enum class route { function, live, ready, metrics, not_found, wrong_method, wrong_media_type };
 
   task<> serve_requests() {
     const server_options& options = core_.options();
@@ -185,12 +215,16 @@ class connection final : public connection_base,
       if (observer_ != nullptr) {
         observer_->tls_handshake_failed();
       }
-      core_.log("tls", "TLS handshake with " + peer_of(stream_) + " failed: " + printable(e.what()));
+      core_.log(log_level::warn, "tls.handshake_failed", "a TLS handshake failed",
+                {{"peer", peer_of(stream_)}, {"reason", e.what()}});
       co_return;
     }
     if (over_limit_) {
-      core_.log("503", "answered 503 to " + peer_of(stream_) + ": more than max_connections (" +
-                           std::to_string(options.max_connections) + ") connections");
+      core_.log(log_level::warn, "connection.refused", "refused a connection over max_connections",
+                {{"peer", peer_of(stream_)},
+                 {"status", 503},
+                 {"reason", "max_connections"},
+                 {"max_connections", options.max_connections}});
       co_await respond_text(503, "too many connections, retry\n", true);
       co_await linger_close();  // the client may have sent its request already
       co_return;
@@ -206,9 +240,9 @@ class connection final : public connection_base,
         if (observer_ != nullptr) {
           observer_->parser_refused(refusal_of(error.status));
         }
-        core_.log("refused", "refused " + peer_of(stream_) + " with " + std::to_string(error.status) +
-                                 ": " + printable(error.reason));
-        co_await respond_text(error.status, printable(error.reason) + "\n", true);
+        core_.log(log_level::warn, "request.refused", "refused a request the HTTP parser cannot accept",
+                  {{"peer", peer_of(stream_)}, {"status", error.status}, {"reason", error.reason}});
+        co_await respond_text(error.status, statefun::detail::printable(error.reason) + "\n", true);
         co_await linger_close();  // the client may still be sending what was refused
         co_return;
       }
@@ -219,8 +253,15 @@ class connection final : public connection_base,
             co_return;
           }
           break;
-        case route::health:
+        case route::live:
           co_await respond_text(200, "ok\n", close, {}, parser_.method() == "HEAD");
+          break;
+        case route::ready:
+          if (core_.ready()) {
+            co_await respond_text(200, "ready\n", close, {}, parser_.method() == "HEAD");
+          } else {
+            co_await respond_text(503, "draining\n", close, {}, parser_.method() == "HEAD");
+          }
           break;
         case route::metrics:
           co_await respond_metrics(close);
@@ -269,7 +310,7 @@ class connection final : public connection_base,
           if (status == http::parse_status::need_more) {
             // Refuse before the body arrives (the connection then closes, the body unread),
             // or tell a client that waits for it to send the body.
-            if (route_ != route::function && route_ != route::health) {
+            if (route_ != route::function && route_ != route::live && route_ != route::ready) {
               body_unread_ = true;
               co_return http::parse_status::complete;
             }
@@ -304,8 +345,18 @@ class connection final : public connection_base,
       co_return false;  // cancelled, or about to be: the function's effects are dropped
     }
     if (!result) {
-      std::string reason = printable_reason(result.error());
-      core_.log("500", "answered 500 to " + peer_of(stream_) + ": " + reason);
+      const statefun::error& e = result.error();
+      std::string reason = printable_reason(e);
+      if (core_.logs(log_level::error)) {
+        // (The reason says what failed, the function's exception included; never a state
+        // value or a message: the handler puts none in it.)
+        core_.log(log_level::error, "request.failed", "answered 500: the request failed",
+                  {{"peer", peer_of(stream_)},
+                   {"status", 500},
+                   {"kind", failure_kind_of(e.code)},
+                   {"function_type", e.function_type},
+                   {"reason", e.message()}});
+      }
       reason += '\n';
       co_await respond_text(500, std::move(reason), close);
       co_return true;
@@ -319,31 +370,48 @@ class connection final : public connection_base,
   }
 
   task<> respond_refusal(bool close) {
+    int status = 415;
+    std::string_view reason = "StateFun requests are application/octet-stream";
     switch (route_) {
       case route::not_found:
-        co_await respond_text(404, "no functions are served at this path\n", close);
+        status = 404;
+        reason = "no functions are served at this path";
         break;
       case route::wrong_method:
-        co_await respond_text(405, "StateFun requests are POSTed\n", close,
-                              is_health_path() || is_metrics_path() ? "GET, HEAD" : "POST");
+        status = 405;
+        reason = is_probe_path() ? "probes and metrics answer GET and HEAD" : "StateFun requests are POSTed";
         break;
       default:
-        co_await respond_text(415, "StateFun requests are application/octet-stream\n", close);
         break;
     }
+    if (core_.logs(log_level::warn)) {
+      core_.log(log_level::warn, "request.refused", "refused a request that is not a StateFun request",
+                {{"peer", peer_of(stream_)},
+                 {"status", status},
+                 {"reason", reason},
+                 {"method", parser_.method()},
+                 {"path", request_path()}});
+    }
+    co_await respond_text(status, std::string(reason) + "\n", close, status == 405 ? allowed_methods() : "");
   }
+
+  std::string_view allowed_methods() const { return is_probe_path() ? "GET, HEAD" : "POST"; }
 
   route route_of_head() const {
     const std::string_view method = parser_.method();
-    if (is_health_path() && (method == "GET" || method == "HEAD")) {
-      return route::health;
+    const bool get = method == "GET" || method == "HEAD";
+    if (get && (is_path(core_.options().live_path) || is_path(core_.options().health_path))) {
+      return route::live;
     }
-    if (is_metrics_path() && (method == "GET" || method == "HEAD")) {
+    if (get && is_path(core_.options().ready_path)) {
+      return route::ready;
+    }
+    if (get && is_metrics_path()) {
       return route::metrics;
     }
     const std::string& path = core_.options().path;
     if (!path.empty() && request_path() != path) {
-      return is_health_path() || is_metrics_path() ? route::wrong_method : route::not_found;
+      return is_probe_path() ? route::wrong_method : route::not_found;
     }
     if (method != "POST") {
       return route::wrong_method;
@@ -354,9 +422,15 @@ class connection final : public connection_base,
     return route::function;
   }
 
-  bool is_metrics_path() const {
-    const std::string& metrics = core_.options().metrics_path;
-    return !metrics.empty() && request_path() == metrics;
+  bool is_metrics_path() const { return is_path(core_.options().metrics_path); }
+
+  /// Whether the request is for `path` (never for an empty one).
+  bool is_path(const std::string& path) const { return !path.empty() && request_path() == path; }
+
+  /// A path that answers GET and HEAD: the probes' and the metrics'.
+  bool is_probe_path() const {
+    const server_options& o = core_.options();
+    return is_path(o.live_path) || is_path(o.ready_path) || is_path(o.health_path) || is_metrics_path();
   }
 
   /// The exposition of the metrics source (404 when it keeps none): built per scrape.
@@ -373,11 +447,6 @@ class connection final : public connection_base,
                                    .content_length = text.size(),
                                    .close = close},
                      parser_.method() == "HEAD" ? std::string_view{} : std::string_view(text));
-  }
-
-  bool is_health_path() const {
-    const std::string& health = core_.options().health_path;
-    return !health.empty() && request_path() == health;
   }
 
   /// The request target without its query.
@@ -404,7 +473,9 @@ class connection final : public connection_base,
 
   /// Writes one response: head and body in one gathered write.
   task<> respond(response_head head, std::string_view body) {
-    head.close = head.close || draining_;  // a stop may have come while the function ran
+    // A stop may have come while the function ran; and from the first stop on (drain_delay),
+    // clients are to reconnect to where the traffic now goes.
+    head.close = head.close || draining_ || core_.stopping();
     closing_ = head.close;
     head.date = thread_.date();
     head.keep_alive_1_0 = !head.close && parser_.head_complete() && parser_.minor_version() == 0;

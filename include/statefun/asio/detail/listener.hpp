@@ -15,6 +15,7 @@
 #include <statefun/asio/detail/server_core.hpp>
 #include <statefun/asio/detail/task_scope.hpp>
 #include <statefun/config.hpp>
+#include <statefun/log.hpp>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -105,7 +106,8 @@ class acceptor_listener final : public listener_base {
       }
       if (error) {
         // Out of file descriptors with no spare one, say: do not spin; try again shortly.
-        core_.log("accept", "accept failed: " + error.message());
+        core_.log(log_level::error, "accept.failed", "accept failed: retrying in 100 ms",
+                  {{"reason", error.message()}});
         retry_.expires_after(std::chrono::milliseconds(100));
         retry_.async_wait([this](std::error_code e) {
           if (!e) {
@@ -163,8 +165,9 @@ class acceptor_listener final : public listener_base {
         o->connection(connection_event::refused);
         o->connection(connection_event::closed);
       }
-      core_.log("emfile", "answered 503 at once to a waiting client: out of file descriptors "
-                       "(raise RLIMIT_NOFILE or lower max_connections)");
+      core_.log(log_level::error, "accept.out_of_descriptors",
+                "answered 503 at once to a waiting client: out of file descriptors (raise RLIMIT_NOFILE or lower max_connections)",
+                {{"status", 503}, {"reason", "out of file descriptors"}});
     }
     core_.reserve_spare();
     return fd >= 0;

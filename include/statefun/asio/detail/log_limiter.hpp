@@ -14,10 +14,16 @@
 
 namespace statefun::inline v0::asio::detail {
 
+/// How many events of one kind a window left out.
+struct log_summary {
+  std::string kind;
+  std::size_t suppressed = 0;
+};
+
 /**
  * Lets through at most `burst` lines of one kind per `window`, the window starting at the
  * kind's first line; the others are counted, and when the window ends one line says how many
- * were left out. Kinds are few and fixed (a 500, a refusal, an accept failure...), so they are
+ * were left out (`log_summary`). Kinds are few and fixed (a 500, a refusal, an accept failure...), so they are
  * kept in a small vector. Not thread-safe: the caller locks.
  */
 class log_limiter {
@@ -30,7 +36,7 @@ class log_limiter {
    * Whether a line of `kind` logged at `now` goes through. Summaries of windows that ended by
    * `now` are appended to `summaries` first (they are to be logged before the line).
    */
-  bool admit(std::string_view kind, clock::time_point now, std::vector<std::string>& summaries) {
+  bool admit(std::string_view kind, clock::time_point now, std::vector<log_summary>& summaries) {
     expire(now, summaries);
     for (entry& e : entries_) {
       if (e.kind == kind) {
@@ -50,19 +56,20 @@ class log_limiter {
   }
 
   /// Appends the summaries of windows that ended by `now` to `summaries`, and forgets them.
-  void expire(clock::time_point now, std::vector<std::string>& summaries) {
+  void expire(clock::time_point now, std::vector<log_summary>& summaries) {
     std::erase_if(entries_, [&](const entry& e) {
       if (now - e.start < window_) {
         return false;
       }
       if (e.suppressed > 0) {
-        summaries.push_back(std::to_string(e.suppressed) + " more \"" + e.kind + "\" lines in " +
-                            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(window_).count()) +
-                            " ms were not logged (at most " + std::to_string(burst_) + " per window)");
+        summaries.push_back(log_summary{e.kind, e.suppressed});
       }
       return true;
     });
   }
+
+  std::size_t burst() const noexcept { return burst_; }
+  clock::duration window() const noexcept { return window_; }
 
  private:
   struct entry {

@@ -11,12 +11,14 @@
 
 #include <statefun/asio/detail/intrusive_list.hpp>
 #include <statefun/asio/detail/log_limiter.hpp>
-#include <statefun/asio/detail/log_writer.hpp>
 #include <statefun/asio/detail/response_head.hpp>
 #include <statefun/asio/server_options.hpp>
 #include <statefun/config.hpp>
 #include <statefun/functions.hpp>
+#include <statefun/log.hpp>
+#include <statefun/log_line.hpp>
 #include <statefun/observer.hpp>
+#include <statefun/stderr_log.hpp>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -28,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,6 +54,9 @@ class connection_base : public intrusive_list_hook {
 
   /// Closes the connection once its current request is answered (graceful stop).
   virtual void drain() = 0;
+
+  /// Logs that `deadline` (of `deadline_phase`) passed; the caller closes the connection.
+  virtual void log_timeout() = 0;
 
   /// When the connection's current phase (reading a head, a body, writing, idle) must be over;
   /// `time_point::max()` while a function runs. The thread's sweeper enforces it.
@@ -149,14 +155,26 @@ class server_core {
       : functions_(fns),
         options_(std::move(options)),
         limiter_(options_.log_burst, options_.log_window) {
+    if (options_.log_sink != nullptr) {
+      sink_ = options_.log_sink;
+    } else if (options_.log) {
+      owned_sink_ = std::make_unique<callback_log_sink>(options_.log);
+    } else {
+      owned_sink_ = std::make_unique<stderr_log>(options_.log_format, log_level::debug, STDERR_FILENO);
+    }
+    if (owned_sink_) {
+      sink_ = owned_sink_.get();
+    }
     const std::size_t files = open_file_limit(options_.raise_fd_limit);
     if (files > 0) {
       const std::size_t room = files > reserved_descriptors(files) ? files - reserved_descriptors(files) : 1;
       if (options_.max_connections > room) {
-        log("limit", "max_connections lowered from " + std::to_string(options_.max_connections) + " to " +
-                         std::to_string(room) + ": the process may open " + std::to_string(files) +
-                         " files (RLIMIT_NOFILE) and keeps " + std::to_string(files - room) +
-                         " of them for itself");
+        log(log_level::warn, "server.max_connections_lowered",
+            "max_connections lowered to what the open file limit (RLIMIT_NOFILE) leaves",
+            {{"from", options_.max_connections},
+             {"to", room},
+             {"file_limit", files},
+             {"reserved_files", files - room}});
         options_.max_connections = room;
       }
     }
@@ -187,31 +205,44 @@ class server_core {
   /// Open connections on all threads.
   std::atomic<std::size_t>& connections() noexcept { return connections_; }
 
+  /// True from the first `stop` on: readiness answers 503, responses close their connection.
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
-  void set_stopping() noexcept { stopping_.store(true, std::memory_order_release); }
+  /// @return False if it was set already.
+  bool set_stopping() noexcept { return !stopping_.exchange(true, std::memory_order_acq_rel); }
+
+  /// Whether `ready_path` answers 200: every listener serves, and no stop was asked for.
+  bool ready() const noexcept { return serving_.load(std::memory_order_acquire) && !stopping(); }
+  /// `run` has started every listener.
+  void set_serving() noexcept { serving_.store(true, std::memory_order_release); }
+
+  /// Whether an event of `level` reaches the sink (so that its fields are worth building).
+  bool logs(log_level level) const noexcept { return level >= options_.log_level; }
 
   /**
-   * Logs `line`, an event of `kind` (a short fixed name: repeats of one kind are limited to
-   * `log_burst` per `log_window`). What a client chose must already be `printable` in it.
+   * Logs an event (see `log_event`) if its level is at least `log_level`. Repeats of one `name`
+   * are limited to `log_burst` per `log_window`. Texts of `fields` are escaped by the sink.
    */
-  void log(std::string_view kind, std::string_view line) {
-    std::vector<std::string> summaries;
+  void log(log_level level, std::string_view name, std::string_view message,
+           std::initializer_list<log_field> fields) {
+    if (!logs(level)) {
+      return;
+    }
+    std::vector<log_summary> summaries;
     bool admitted = false;
     {
       const std::lock_guard lock(log_mutex_);
-      admitted = limiter_.admit(kind, clock::now(), summaries);
+      admitted = limiter_.admit(name, clock::now(), summaries);
     }
-    for (const std::string& summary : summaries) {
-      emit(summary);
-    }
+    emit(summaries);
     if (admitted) {
-      emit(line);
+      sink_->write({.level = level, .name = name, .message = message,
+                    .fields = std::span<const log_field>(fields.begin(), fields.size())});
     }
   }
 
   /// Logs the summaries of repeats whose window has ended (the sweepers call it).
   void log_expired(clock::time_point now) {
-    std::vector<std::string> summaries;
+    std::vector<log_summary> summaries;
     {
       const std::unique_lock lock(log_mutex_, std::try_to_lock);
       if (!lock.owns_lock()) {
@@ -219,9 +250,7 @@ class server_core {
       }
       limiter_.expire(now, summaries);
     }
-    for (const std::string& summary : summaries) {
-      emit(summary);
-    }
+    emit(summaries);
   }
 
   /**
@@ -246,17 +275,25 @@ class server_core {
   }
 
  private:
-  void emit(std::string_view line) {
-    if (options_.log) {
-      options_.log(line);
-    } else {
-      default_log_.write(line);
+  /// One `log.suppressed` event per kind whose window left events out.
+  void emit(const std::vector<log_summary>& summaries) {
+    for (const log_summary& summary : summaries) {
+      const log_field fields[] = {
+          {"suppressed_event", summary.kind},
+          {"suppressed", summary.suppressed},
+          {"window_ms", std::chrono::duration_cast<std::chrono::milliseconds>(limiter_.window()).count()},
+          {"burst", limiter_.burst()}};
+      sink_->write({.level = log_level::warn,
+                    .name = "log.suppressed",
+                    .message = "more events of one name than log_burst in log_window: the rest were counted, not logged",
+                    .fields = fields});
     }
   }
 
   const functions& functions_;
   server_options options_;
-  log_writer default_log_{STDERR_FILENO, "statefun::asio::http_server: "};
+  std::unique_ptr<log_sink> owned_sink_;
+  log_sink* sink_ = nullptr;
   std::mutex log_mutex_;
   log_limiter limiter_;
   int spare_fd_ = -1;
@@ -264,6 +301,7 @@ class server_core {
   std::atomic<std::size_t> next_{0};
   std::atomic<std::size_t> connections_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> serving_{false};
 };
 
 inline server_thread::server_thread(server_core& core) : core_(core) {
@@ -295,8 +333,11 @@ inline void server_thread::sweep() {
   connections_.for_each([now, observer](connection_base& c) {
     if (c.deadline <= now) {
       c.deadline = clock::time_point::max();
-      if (observer != nullptr && c.deadline_phase != connection_base::phase::linger) {
-        observer->timeout(static_cast<timeout_kind>(c.deadline_phase));
+      if (c.deadline_phase != connection_base::phase::linger) {
+        if (observer != nullptr) {
+          observer->timeout(static_cast<timeout_kind>(c.deadline_phase));
+        }
+        c.log_timeout();
       }
       c.close_now();
     }

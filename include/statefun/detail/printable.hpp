@@ -12,7 +12,7 @@
 #include <statefun/config.hpp>
 #include <statefun/detail/utf8.hpp>
 
-namespace statefun::inline v0::asio::detail {
+namespace statefun::inline v0::detail {
 
 /// Client-supplied text longer than this (in bytes, before escaping) is cut in its middle.
 inline constexpr std::size_t max_printed_bytes = 512;
@@ -45,7 +45,7 @@ inline void append_escaped(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   std::size_t i = 0;
   while (i < text.size()) {
-    const std::size_t size = statefun::detail::utf8_sequence_size(text.substr(i));
+    const std::size_t size = utf8_sequence_size(text.substr(i));
     if (size == 0) {
       const auto byte = static_cast<std::uint8_t>(text[i]);
       out += "\\x";
@@ -103,4 +103,4 @@ inline std::string printable(std::string_view text, std::size_t max_bytes = max_
   return out;
 }
 
-}  // namespace statefun::inline v0::asio::detail
+}  // namespace statefun::inline v0::detail

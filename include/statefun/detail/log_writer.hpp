@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// `log_writer`: the server's default log sink. Lines are queued and written to a file
+/// `log_writer`: what `stderr_log` writes through. Lines are queued and written to a file
 /// descriptor (stderr) by a thread of their own, so that a serving thread never waits for it.
 
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,14 +23,14 @@
 
 #include <statefun/config.hpp>
 
-namespace statefun::inline v0::asio::detail {
+namespace statefun::inline v0::detail {
 
 /**
  * A bounded queue of log lines drained by a background thread into a file descriptor.
  *
  * `write` never blocks on the descriptor: a stderr that nobody reads (a full pipe, a stopped
  * terminal, a slow log collector) fills the queue, and lines beyond its bound are dropped and
- * counted; the thread says "N log lines dropped" once it can write again. Losing lines is the
+ * counted; the thread writes the line `dropped_line(N)` once it can write again. Losing lines is the
  * lesser harm: the alternative, waiting, stops every connection of the serving thread.
  *
  * The thread starts with the first line. It holds the queue's state by a shared pointer, so
@@ -45,9 +46,13 @@ class log_writer {
   /// How long the destructor waits for queued lines to be written.
   static constexpr std::chrono::milliseconds flush_bound{1000};
 
-  /// Lines go to `fd` (not closed here), each as `prefix` + line + '\n'.
-  explicit log_writer(int fd = 2, std::string prefix = {})
-      : state_(std::make_shared<state>(fd, std::move(prefix))) {}
+  /// Says that `n` lines were dropped, as a line of the log's format (no '\n').
+  using dropped_formatter = std::function<std::string(std::size_t n)>;
+
+  /// Lines go to `fd` (not closed here), each followed by '\n'. `dropped_line` (called on the
+  /// writer's thread) makes the line that reports dropped ones; null: "N log lines dropped".
+  explicit log_writer(int fd = 2, dropped_formatter dropped_line = {})
+      : state_(std::make_shared<state>(fd, std::move(dropped_line))) {}
 
   log_writer(const log_writer&) = delete;
   log_writer& operator=(const log_writer&) = delete;
@@ -93,10 +98,10 @@ class log_writer {
 
  private:
   struct state {
-    state(int fd_, std::string prefix_) : fd(fd_), prefix(std::move(prefix_)) {}
+    state(int fd_, dropped_formatter dropped_line_) : fd(fd_), dropped_line(std::move(dropped_line_)) {}
 
     const int fd;
-    const std::string prefix;
+    const dropped_formatter dropped_line;
     mutable std::mutex mutex;
     std::condition_variable changed;
     std::deque<std::string> lines;
@@ -123,15 +128,20 @@ class log_writer {
       }
       batch.clear();
       for (const std::string& line : s->lines) {
-        batch += s->prefix;
         batch += line;
         batch += '\n';
       }
       s->lines.clear();
       s->queued_bytes = 0;
       if (s->dropped > 0) {
-        batch += s->prefix + std::to_string(std::exchange(s->dropped, 0)) +
-                 " log lines dropped (the log could not keep up)\n";
+        const std::size_t n = std::exchange(s->dropped, 0);
+        try {
+          batch += s->dropped_line ? s->dropped_line(n)
+                                   : std::to_string(n) + " log lines dropped (the log could not keep up)";
+        } catch (...) {
+          batch += std::to_string(n) + " log lines dropped";
+        }
+        batch += '\n';
       }
       lock.unlock();
       write_all(s->fd, batch);
@@ -157,4 +167,4 @@ class log_writer {
   std::shared_ptr<state> state_;
 };
 
-}  // namespace statefun::inline v0::asio::detail
+}  // namespace statefun::inline v0::detail
