@@ -18,6 +18,7 @@
 #include <statefun/task.hpp>
 
 #include <chrono>
+#include <coroutine>
 #include <exception>
 #include <optional>
 #include <string>
@@ -88,6 +89,41 @@ class request_reply_handler {
   }
 
  private:
+  /**
+   * Awaits an invocation of a coroutine function for an observer: tells it when the invocation
+   * waits on asynchronous work (it did not finish when first run) and, then, when it finished.
+   * One that finishes inline raises nothing.
+   */
+  class observed_invocation {
+   public:
+    observed_invocation(task<> work, function_observer& events) noexcept
+        : work_(std::move(work)), awaiter_(std::move(work_).operator co_await()), events_(&events) {}
+    observed_invocation(const observed_invocation&) = delete;
+    observed_invocation& operator=(const observed_invocation&) = delete;
+
+    bool await_ready() const noexcept { return awaiter_.await_ready(); }
+    bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      // Before the invocation can resume us (maybe on another thread): the gauge goes up first.
+      const auto tell = [this]() noexcept {
+        suspended_ = true;
+        events_->coroutine_suspended();
+      };
+      return awaiter_.await_suspend(awaiting, tell);
+    }
+    void await_resume() {
+      if (suspended_) {
+        events_->coroutine_finished();
+      }
+      awaiter_.await_resume();
+    }
+
+   private:
+    task<> work_;
+    detail::task_awaiter<void> awaiter_;
+    function_observer* events_;
+    bool suspended_ = false;
+  };
+
   /// What `prepare` found: a function to run, or else the answer already.
   struct step {
     const detail::bound_function* function = nullptr;
@@ -228,7 +264,13 @@ class request_reply_handler {
       }
       std::exception_ptr failure;
       try {
-        co_await function.run_coroutine(ctx, *msg);
+        task<> work = function.run_coroutine(ctx, *msg);
+        if (events_ == nullptr) {
+          co_await std::move(work);
+        } else {
+          observed_invocation invocation(std::move(work), *events_);
+          co_await invocation;
+        }
       } catch (...) {
         failure = std::current_exception();
       }
@@ -271,6 +313,9 @@ class request_reply_handler {
     }
     if (failure) {
       co_return fail_with_exception(failure);
+    }
+    if (events_ != nullptr) {
+      events_->durable_batch(engine.stats());
     }
     co_return finish();
   }

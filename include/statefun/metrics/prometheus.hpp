@@ -1,13 +1,14 @@
 #pragma once
 
 /// @file
-/// `metrics::prometheus`: an observer that counts the handler's and the server's events and
+/// `metrics::prometheus`: an observer that counts the handler's, the server's and HTTP clients' events and
 /// writes them in the Prometheus text exposition format 0.0.4.
 ///
 /// Its own folder: it consumes the core's `observer` events and needs nothing above the core
 /// (no codec, no sockets), and other sinks of the same events (OpenTelemetry, StatsD) would sit
 /// beside it. The server serves it on `GET /metrics` through `observer::expose`.
 
+#include <statefun/metrics/detail/client_series.hpp>
 #include <statefun/metrics/detail/function_series.hpp>
 #include <statefun/metrics/detail/instruments.hpp>
 #include <statefun/metrics/detail/server_series.hpp>
@@ -62,6 +63,17 @@ class prometheus final : public observer {
   void parser_refused(parser_refusal reason) noexcept override { server_.parser_refused(reason); }
   void tls_handshake_failed() noexcept override { server_.tls_handshake_failed(); }
 
+  // The HTTP clients' events go to their name's series.
+  client_observer* client(std::string_view name) override {
+    const std::lock_guard lock(mutex_);
+    for (const auto& series : clients_) {
+      if (series->name == name) {
+        return series.get();  // clients of one name share its series
+      }
+    }
+    return clients_.emplace_back(std::make_unique<detail::client_series>(std::string(name))).get();
+  }
+
   bool expose(std::string& out) const override {
     write(out);
     return true;
@@ -71,15 +83,19 @@ class prometheus final : public observer {
   void write(std::string& out) const {
     const std::lock_guard lock(mutex_);
     detail::append_functions(out, functions_, unrouted_failures_);
+    detail::append_function_flows(out, functions_);
     server_.write(out);
+    detail::append_clients(out, clients_);
   }
 
  private:
-  /// Guards the list of series (added at bind time) against a scrape; never taken per event.
+  /// Guards the lists of series (added at bind time and at a client's construction) against a
+  /// scrape; never taken per event.
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<detail::function_series>> functions_;
   std::array<detail::counter, 4> unrouted_failures_;
   detail::server_series server_;
+  std::vector<std::unique_ptr<detail::client_series>> clients_;
 };
 
 }  // namespace statefun::inline v0::metrics
