@@ -264,11 +264,10 @@ class request_reply_handler {
       }
       std::exception_ptr failure;
       try {
-        task<> work = function.run_coroutine(ctx, *msg);
         if (events_ == nullptr) {
-          co_await std::move(work);
+          co_await function.run_coroutine(ctx, *msg);
         } else {
-          observed_invocation invocation(std::move(work), *events_);
+          observed_invocation invocation(function.run_coroutine(ctx, *msg), *events_);
           co_await invocation;
         }
       } catch (...) {
