@@ -2,19 +2,26 @@
 
 #include <statefun/observer_fanout.hpp>
 
+#include <statefun/durable.hpp>
 #include <statefun/egress.hpp>
 #include <statefun/message_builder.hpp>
+#include <statefun/metrics/prometheus.hpp>
 #include <statefun/request_reply_handler.hpp>
 
 #include "support/doctest.hpp"
+#include "support/exposition.hpp"
+#include "support/manual_event.hpp"
 #include "support/requests.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <latch>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -215,4 +222,128 @@ TEST_CASE("a handler made before the observer was attached tells it nothing") {
   auto late = fns.handler();
   REQUIRE(late.handle_sync(request("t", "f", "1").invoke("x").bytes()));
   CHECK(o.types["t/f"]->handled.size() == 1);
+}
+
+namespace {
+
+/// Per-type events of coroutine and durable functions, kept for the tests below; `suspended`
+/// opens once an invocation waits, so that a test knows it is waiting without polling.
+struct kinds_observer final : statefun::observer {
+  struct per_type final : statefun::function_observer {
+    void batch_handled(const statefun::batch_event& e) noexcept override { handled.push_back(e); }
+    void missing_state(std::size_t) noexcept override {}
+    void batch_failed(failure_kind, const statefun::batch_event&) noexcept override {}
+    void durable_batch(const statefun::durable_event& e) noexcept override { durable.push_back(e); }
+    void coroutine_suspended() noexcept override {
+      ++suspensions;
+      suspended.count_down();
+    }
+    void coroutine_finished() noexcept override { ++finishes; }
+    std::vector<statefun::batch_event> handled;
+    std::vector<statefun::durable_event> durable;
+    std::atomic<int> suspensions{0};
+    std::atomic<int> finishes{0};
+    std::latch suspended{1};
+  };
+  statefun::function_observer* function_type(const statefun::type_name& type) override {
+    auto& slot = types[type.str()];
+    if (!slot) {
+      slot = std::make_unique<per_type>();
+    }
+    return slot.get();
+  }
+  std::map<std::string, std::unique_ptr<per_type>> types;
+};
+
+statefun::task<> wait_for(statefun_test::manual_event& gate) { co_await gate; }
+
+statefun::task<std::string> answer_at_once() { co_return "at once"; }
+
+double suspended_now(const statefun::metrics::prometheus& metrics, const std::string& type) {
+  std::string text;
+  metrics.write(text);
+  return statefun::test::parse_exposition(text).at("statefun_function_suspended{function_type=\"" + type + "\"}");
+}
+
+}  // namespace
+
+TEST_CASE("the suspended gauge counts a coroutine function's invocation while it waits, and is 0 after") {
+  statefun::metrics::prometheus metrics;
+  kinds_observer signal;
+  statefun::observer_fanout both{&metrics, &signal};
+  statefun_test::manual_event gate;
+  statefun::functions fns;
+  fns.bind("t/waits", [&gate](context&, const message&) { return wait_for(gate); });
+  fns.observe(&both);
+  auto handler = fns.handler();
+  const std::string bytes = request("t", "waits", "1").invoke("x").bytes();
+  bool answered = false;
+  std::thread serving([&] { answered = handler.handle_sync(bytes).has_value(); });
+  signal.types["t/waits"]->suspended.wait();  // the invocation waits on the gate
+  CHECK(suspended_now(metrics, "t/waits") == 1);
+  gate.set();  // resumes it here: it finishes, and its batch with it
+  CHECK(suspended_now(metrics, "t/waits") == 0);
+  serving.join();
+  CHECK(answered);
+  CHECK(signal.types["t/waits"]->suspensions == 1);
+  CHECK(signal.types["t/waits"]->finishes == 1);
+}
+
+TEST_CASE("a coroutine function that finishes without waiting, and a plain function, are never suspended") {
+  kinds_observer o;
+  statefun::functions fns;
+  fns.bind("t/quick", [](context&, const message&) { return answer_at_once(); });
+  fns.bind("t/plain", [](context&, const message&) {});
+  fns.observe(&o);
+  auto handler = fns.handler();
+  REQUIRE(handler.handle_sync(request("t", "quick", "1").invoke("x").invoke("y").bytes()));
+  REQUIRE(handler.handle_sync(request("t", "plain", "1").invoke("x").bytes()));
+  for (const char* type : {"t/quick", "t/plain"}) {
+    CHECK(o.types[type]->handled.size() == 1);
+    CHECK(o.types[type]->suspensions == 0);
+    CHECK(o.types[type]->finishes == 0);
+    CHECK(o.types[type]->durable.empty());
+  }
+}
+
+TEST_CASE("a durable flow's reply and return value are counted as replies, and its flow as started and finished") {
+  kinds_observer o;
+  statefun::functions fns;
+  fns.bind("t/replies", [](statefun::durable_context& ctx, const message&) -> statefun::task<> {
+    ctx.reply(std::string("early"));
+    co_return;
+  });
+  fns.bind("t/returns", [](statefun::durable_context&, const message&) { return answer_at_once(); });
+  fns.observe(&o);
+  auto handler = fns.handler();
+  const statefun::codec::address_view caller{"x", "asker", "7"};
+  for (const char* type : {"replies", "returns"}) {
+    REQUIRE(handler.handle_sync(
+        request("t", type, "1").empty_state(statefun::detail::journal_state_name).invoke("q", caller).bytes()));
+    const auto& per_type = *o.types[std::string("t/") + type];
+    REQUIRE(per_type.handled.size() == 1);
+    CHECK(per_type.handled[0].replies == 1);
+    CHECK(per_type.handled[0].messages == 0);
+    REQUIRE(per_type.durable.size() == 1);
+    const statefun::durable_event& d = per_type.durable[0];
+    CHECK(d.flows_started == 1);
+    CHECK(d.flows_finished == 1);
+    CHECK(d.steps_replayed == 0);
+    CHECK(d.journal_bytes_read == 0);  // the first message: no journal yet
+    CHECK(d.journal_bytes_written <= per_type.handled[0].state_bytes_written);
+  }
+}
+
+TEST_CASE("a durable flow's reply to an ingress message is a refused effect, as a function's is") {
+  recording_observer o;
+  statefun::functions fns;
+  fns.bind("t/replies", [](statefun::durable_context& ctx, const message&) -> statefun::task<> {
+    ctx.reply(std::string("to no one"));
+    co_return;
+  });
+  fns.observe(&o);
+  auto handler = fns.handler();
+  CHECK_FALSE(
+      handler.handle_sync(request("t", "replies", "1").empty_state(statefun::detail::journal_state_name).invoke("q").bytes()));
+  CHECK(o.types["t/replies"]->failures == std::vector<failure_kind>{failure_kind::refused_effect});
 }

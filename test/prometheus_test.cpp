@@ -7,16 +7,19 @@
 #include "support/process.hpp"
 #include "support/requests.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #ifndef STATEFUN_TEST_PROMTOOL
 #error "the build passes STATEFUN_TEST_PROMTOOL, the path of Prometheus' promtool (empty if none)"
 #endif
 
+using namespace std::chrono_literals;
 using statefun::context;
 using statefun::message;
 using statefun::test::parse_exposition;
@@ -169,10 +172,56 @@ TEST_CASE("promtool check metrics accepts the exposition (skipped without Promet
   auto handler = f.fns.handler();
   REQUIRE(handler.handle_sync(request("t", "counter", "1").state("count", std::int32_t{1}).invoke("a").bytes()));
   CHECK_FALSE(handler.handle_sync(request("t", "throws", "1").invoke("a").bytes()));
+  statefun::client_observer* client = metrics.client("scores");
+  client->connection(statefun::client_connection_event::opened);
+  client->attempt({statefun::client_outcome::timeout, 0});
+  client->retry();
+  client->attempt({statefun::client_outcome::response, 200});
+  client->call({statefun::client_outcome::response, 200, 2, 30ms});
   statefun::test::temp_dir dir;
   const std::string file = dir.write("metrics.txt", exposition_of(metrics));
   const auto result = statefun::test::run({STATEFUN_TEST_PROMTOOL, "check", "metrics"}, statefun::test::hang_guard, file);
   INFO("promtool said: " << result.out << result.err);
   CHECK(result.status == statefun::test::exit_status::exited_with(0));
   CHECK(result.err.empty());  // lint problems are printed, even when the exit code is 0
+}
+
+TEST_CASE("an HTTP client's calls are counted by outcome: the status's class, or why there was no response") {
+  statefun::metrics::prometheus metrics;
+  statefun::client_observer* client = metrics.client("scores");
+  REQUIRE(client != nullptr);
+  CHECK(metrics.client("scores") == client);  // one name, one set of series
+  using statefun::client_outcome;
+  const std::vector<std::pair<statefun::client_call_event, std::string>> calls{
+      {{client_outcome::response, 204, 1, 1ms}, "2xx"},          {{client_outcome::response, 302, 1, 1ms}, "3xx"},
+      {{client_outcome::response, 429, 1, 1ms}, "4xx"},          {{client_outcome::response, 599, 3, 1ms}, "5xx"},
+      {{client_outcome::response, 600, 1, 1ms}, "other_status"}, {{client_outcome::timeout, 0, 1, 1ms}, "timeout"},
+      {{client_outcome::connection_error, 0, 1, 1ms}, "connection_error"},
+      {{client_outcome::bad_response, 0, 1, 1ms}, "bad_response"}, {{client_outcome::cancelled, 0, 1, 1ms}, "cancelled"},
+  };
+  for (const auto& [event, outcome] : calls) {
+    client->call(event);
+  }
+  const auto e = parse_exposition(exposition_of(metrics));
+  for (const auto& [event, outcome] : calls) {
+    CHECK(e.at("statefun_client_calls_total{client=\"scores\",outcome=\"" + outcome + "\"}") == 1);
+  }
+  CHECK(e.at("statefun_client_call_duration_seconds_count{client=\"scores\"}") == static_cast<double>(calls.size()));
+  CHECK(e.at("statefun_client_call_duration_seconds_bucket{client=\"scores\",le=\"0.001\"}") ==
+        static_cast<double>(calls.size()));
+}
+
+TEST_CASE("a client's connection gauges follow its connections opening, closing, and entering and leaving the pool") {
+  statefun::metrics::prometheus metrics;
+  statefun::client_observer* client = metrics.client("");
+  using statefun::client_connection_event;
+  for (const client_connection_event event :
+       {client_connection_event::opened, client_connection_event::opened, client_connection_event::pooled,
+        client_connection_event::pooled, client_connection_event::unpooled, client_connection_event::closed}) {
+    client->connection(event);
+  }
+  const auto e = parse_exposition(exposition_of(metrics));
+  CHECK(e.at("statefun_client_connections_opened_total{client=\"\"}") == 2);
+  CHECK(e.at("statefun_client_connections{client=\"\"}") == 1);
+  CHECK(e.at("statefun_client_idle_connections{client=\"\"}") == 1);
 }

@@ -22,6 +22,8 @@ namespace statefun::inline v0 {
 
 namespace detail {
 
+class durable_engine;
+
 /// The effects of one batch, in the order the function produced them.
 struct batch_effects {
   codec::from_function_writer writer;
@@ -136,6 +138,18 @@ class context {
   }
 
  private:
+  friend class detail::durable_engine;
+
+  /// A durable flow's answer to the caller that started it (not to this invocation's caller):
+  /// sent as `send` sends, counted as a reply as `reply` counts one.
+  void send_reply(const outgoing_message& m) {
+    add_message(m);
+    ++effects_->replies;
+  }
+
+  /// A durable flow's reply that has no one to go to: refused, as `reply` refuses one.
+  void refuse_effect() noexcept { effects_->refused = true; }
+
   void add_message(const outgoing_message& m) {
     effects_->writer.add_message({detail::view_of(m.target()), {m.value_type(), true, m.value()}});
   }

@@ -267,10 +267,13 @@ class durable_context {
   template <detail::sendable V>
   void reply(const V& value) {
     if (!caller()) {
+      engine_->refuse_reply();
       throw std::logic_error("statefun: " + self().to_string() +
                              " cannot reply: the flow was started by an ingress, not by a function");
     }
-    send(message_to(*caller()).value(value));
+    if (engine_->live()) {
+      engine_->reply(message_to(*caller()).value(value));  // counted as a reply, as context::reply
+    }
   }
 
   void send_after(std::chrono::milliseconds delay, const outgoing_message& m) {

@@ -135,7 +135,7 @@ class functions {
           auto flow = fn(ctx, msg);
           value answer = co_await std::move(flow);
           if (ctx.caller()) {
-            ctx.send(message_to(*ctx.caller()).value(answer));
+            ctx.reply(answer);  // a reply, as a coroutine function's return value is
           }
         }
       };

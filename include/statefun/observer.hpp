@@ -1,8 +1,9 @@
 #pragma once
 
 /// @file
-/// `observer`: the one set of events the handler and the server raise (batches, effects,
-/// failures, connections, timeouts, refusals), for metrics, logs or tracing to consume.
+/// `observer`: the one set of events the handler, the server and the HTTP client raise
+/// (batches, effects, failures, connections, timeouts, refusals, calls), for metrics, logs or
+/// tracing to consume.
 
 #include <statefun/type_name.hpp>
 
@@ -50,6 +51,21 @@ struct batch_event {
   std::uint64_t state_bytes_written = 0;
 };
 
+/// What a durable function's flows did in one batch handled (docs/durable.md).
+struct durable_event {
+  /// Flows started: a message began one (at once, or after the flow it waited behind ended).
+  std::uint32_t flows_started = 0;
+  /// Flows that ran to their end (returned or threw).
+  std::uint32_t flows_finished = 0;
+  /// Steps a replay issued again and found in the journal (their effects not repeated).
+  std::uint32_t steps_replayed = 0;
+  /// Bytes of the journal the runtime sent (its state value), included in `state_bytes_read`.
+  std::uint64_t journal_bytes_read = 0;
+  /// Bytes of the journal written back (0 when unchanged or removed), included in
+  /// `state_bytes_written`.
+  std::uint64_t journal_bytes_written = 0;
+};
+
 /**
  * Receives the events of one function type. An `observer` hands one out per bound type
  * (`observer::function_type`), so that the handler raises a type's events without looking
@@ -64,6 +80,17 @@ class function_observer {
   virtual void missing_state(std::size_t missing) noexcept = 0;
   /// The batch failed (its effects dropped); `event` has what was done until then.
   virtual void batch_failed(failure_kind kind, const batch_event& event) noexcept = 0;
+
+  // Events of some kinds of functions only (empty defaults: override what you consume).
+
+  /// A durable function's batch was handled (raised before its `batch_handled`; not raised for
+  /// a failed batch, whose journal is not written).
+  virtual void durable_batch(const durable_event& /*event*/) noexcept {}
+  /// An invocation of a coroutine function did not finish when first run: it waits on
+  /// asynchronous work (a timer, an HTTP call). Raised at most once per invocation.
+  virtual void coroutine_suspended() noexcept {}
+  /// An invocation that raised `coroutine_suspended` finished (returned or threw).
+  virtual void coroutine_finished() noexcept {}
 };
 
 /// Why the server closed a connection on a deadline (server_options' timeouts).
@@ -155,10 +182,74 @@ class local_function_observer {
   virtual void backlog_changed(std::int64_t /*delta*/) noexcept {}
   /// An attempt to call the type's HTTP endpoint failed and will be retried.
   virtual void endpoint_retried(local_retry_reason /*reason*/) noexcept {}
+// --- The HTTP client's events (asio::http_client) ---------------------------------------------
+
+/// How an `asio::http_client` attempt, or a whole call, ended.
+enum class client_outcome : std::uint8_t {
+  /// A final response, whatever its status (the event's `status` says which).
+  response,
+  /// The attempt's deadline (`call_options::timeout`) passed.
+  timeout,
+  /// Resolving, connecting (the TLS handshake included), writing or reading failed.
+  connection_error,
+  /// The response did not parse, or its body was over `call_options::max_response_bytes`.
+  bad_response,
+  /// The calling task was cancelled.
+  cancelled,
+};
+
+/// One attempt of an `http_client` call, raised when it ends.
+struct client_attempt_event {
+  client_outcome outcome = client_outcome::response;
+  /// The response's status code (`outcome == response`), else 0.
+  int status = 0;
+};
+
+/// One `http_client` call, raised when it returns or throws.
+struct client_call_event {
+  /// How its last attempt ended.
+  client_outcome outcome = client_outcome::response;
+  /// The status code of the response returned (`outcome == response`), else 0.
+  int status = 0;
+  /// Attempts made: 1 plus the retries.
+  std::uint32_t attempts = 0;
+  /// From the call to its result, retries and their backoff waits included.
+  std::chrono::nanoseconds duration{};
+};
+
+/// What happened to one of an `http_client`'s connections.
+enum class client_connection_event : std::uint8_t {
+  /// A new connection (before connecting).
+  opened,
+  /// A connection let go, whatever the reason (every opened one closes once).
+  closed,
+  /// A connection went into the idle pool after a response.
+  pooled,
+  /// A connection left the idle pool: taken for an attempt, or closed to make room (or with
+  /// the client).
+  unpooled,
 };
 
 /**
- * Receives the events of the request-reply handler and of the HTTP server. Every method does
+ * Receives the events of one `asio::http_client` (and its copies). An `observer` hands one out
+ * per client name (`observer::client`), asked once at the client's construction. Called from the
+ * threads that run the client's calls, several at once: implementations synchronise.
+ */
+class client_observer {
+ public:
+  virtual ~client_observer() = default;
+  /// A call returned a response or threw.
+  virtual void call(const client_call_event& /*event*/) noexcept {}
+  /// An attempt ended (a call makes one, plus one per retry).
+  virtual void attempt(const client_attempt_event& /*event*/) noexcept {}
+  /// A failed attempt is retried (after its backoff wait).
+  virtual void retry() noexcept {}
+  /// A connection opened, closed, or entered or left the idle pool.
+  virtual void connection(client_connection_event /*event*/) noexcept {}
+};
+
+/**
+ * Receives the events of the request-reply handler, the HTTP server and HTTP clients. Every method does
  * nothing by default: override what you consume. Methods are called on serving threads,
  * several at once when the server has several: implementations synchronise (atomics).
  *
@@ -166,9 +257,9 @@ class local_function_observer {
  * to `asio::server_options::observer` for the server's. Nothing is counted where none is
  * attached. It must outlive what it is attached to.
  *
- * Later event sources (the HTTP client, the local runtime, durable functions) add methods
- * here, with empty defaults, so that existing observers keep compiling. The local runtime's
- * events go to `local::runtime_options::observer`.
+ * Attach it to `asio::client_options::observer` for an HTTP client's events, and to
+ * `local::runtime_options::observer` for the local runtime's. Later event sources add methods
+ * here, with empty defaults, so that existing observers keep compiling.
  */
 class observer {
  public:
@@ -216,6 +307,13 @@ class observer {
   virtual void local_snapshot(std::size_t /*released*/) noexcept {}
   /// The runtime was rolled back to a snapshot.
   virtual void local_restore() noexcept {}
+  // The HTTP client's events.
+
+  /// The observer of the events of an `asio::http_client` called `name`
+  /// (`client_options::name`), or null to ignore them. Asked once per client at its
+  /// construction; the result must live as long as this observer. Clients with one name may
+  /// share one.
+  virtual client_observer* client(std::string_view /*name*/) { return nullptr; }
 
   /**
    * Appends a text exposition of what was observed (Prometheus format 0.0.4), if this

@@ -129,6 +129,19 @@ class observer_fanout final : public observer {
     }
   }
 
+  client_observer* client(std::string_view name) override {
+    auto per_client = std::make_unique<client_fanout>();
+    for (observer* o : observers_) {
+      if (client_observer* c = o->client(name); c != nullptr) {
+        per_client->targets.push_back(c);
+      }
+    }
+    if (per_client->targets.empty()) {
+      return nullptr;
+    }
+    const std::lock_guard lock(mutex_);
+    return clients_.emplace_back(std::move(per_client)).get();
+  }
   bool expose(std::string& out) const override {
     bool any = false;
     for (const observer* o : observers_) {
@@ -153,6 +166,21 @@ class observer_fanout final : public observer {
     void batch_failed(failure_kind kind, const batch_event& event) noexcept override {
       for (function_observer* f : targets) {
         f->batch_failed(kind, event);
+      }
+    }
+    void durable_batch(const durable_event& event) noexcept override {
+      for (function_observer* f : targets) {
+        f->durable_batch(event);
+      }
+    }
+    void coroutine_suspended() noexcept override {
+      for (function_observer* f : targets) {
+        f->coroutine_suspended();
+      }
+    }
+    void coroutine_finished() noexcept override {
+      for (function_observer* f : targets) {
+        f->coroutine_finished();
       }
     }
     std::vector<function_observer*> targets;
@@ -181,13 +209,38 @@ class observer_fanout final : public observer {
       }
     }
     std::vector<local_function_observer*> targets;
+  /// One HTTP client's observers, one per child that observes it.
+  struct client_fanout final : client_observer {
+    void call(const client_call_event& event) noexcept override {
+      for (client_observer* c : targets) {
+        c->call(event);
+      }
+    }
+    void attempt(const client_attempt_event& event) noexcept override {
+      for (client_observer* c : targets) {
+        c->attempt(event);
+      }
+    }
+    void retry() noexcept override {
+      for (client_observer* c : targets) {
+        c->retry();
+      }
+    }
+    void connection(client_connection_event event) noexcept override {
+      for (client_observer* c : targets) {
+        c->connection(event);
+      }
+    }
+    std::vector<client_observer*> targets;
   };
 
   std::vector<observer*> observers_;
-  /// Guards `types_` against two registries binding at once; never taken per event.
+  /// Guards `types_` and `clients_` against two registries binding (or clients made) at once;
+  /// never taken per event.
   std::mutex mutex_;
   std::vector<std::unique_ptr<function_fanout>> types_;
   std::vector<std::unique_ptr<local_function_fanout>> local_types_;
+  std::vector<std::unique_ptr<client_fanout>> clients_;
 };
 
 }  // namespace statefun::inline v0

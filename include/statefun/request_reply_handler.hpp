@@ -19,6 +19,7 @@
 #include <statefun/task.hpp>
 
 #include <chrono>
+#include <coroutine>
 #include <exception>
 #include <optional>
 #include <string>
@@ -90,6 +91,41 @@ class request_reply_handler {
   }
 
  private:
+  /**
+   * Awaits an invocation of a coroutine function for an observer: tells it when the invocation
+   * waits on asynchronous work (it did not finish when first run) and, then, when it finished.
+   * One that finishes inline raises nothing.
+   */
+  class observed_invocation {
+   public:
+    observed_invocation(task<> work, function_observer& events) noexcept
+        : work_(std::move(work)), awaiter_(std::move(work_).operator co_await()), events_(&events) {}
+    observed_invocation(const observed_invocation&) = delete;
+    observed_invocation& operator=(const observed_invocation&) = delete;
+
+    bool await_ready() const noexcept { return awaiter_.await_ready(); }
+    bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
+      // Before the invocation can resume us (maybe on another thread): the gauge goes up first.
+      const auto tell = [this]() noexcept {
+        suspended_ = true;
+        events_->coroutine_suspended();
+      };
+      return awaiter_.await_suspend(awaiting, tell);
+    }
+    void await_resume() {
+      if (suspended_) {
+        events_->coroutine_finished();
+      }
+      awaiter_.await_resume();
+    }
+
+   private:
+    task<> work_;
+    detail::task_awaiter<void> awaiter_;
+    function_observer* events_;
+    bool suspended_ = false;
+  };
+
   /// What `prepare` found: a function to run, or else the answer already.
   struct step {
     const detail::bound_function* function = nullptr;
@@ -230,7 +266,12 @@ class request_reply_handler {
       }
       std::exception_ptr failure;
       try {
-        co_await function.run_coroutine(ctx, *msg);
+        if (events_ == nullptr) {
+          co_await function.run_coroutine(ctx, *msg);
+        } else {
+          observed_invocation invocation(function.run_coroutine(ctx, *msg), *events_);
+          co_await invocation;
+        }
       } catch (...) {
         failure = std::current_exception();
       }
@@ -273,6 +314,9 @@ class request_reply_handler {
     }
     if (failure) {
       co_return fail_with_exception(failure);
+    }
+    if (events_ != nullptr) {
+      events_->durable_batch(engine.stats());
     }
     co_return finish();
   }

@@ -95,6 +95,22 @@ class task_promise_base {
     return !completed_.exchange(true, std::memory_order_acq_rel);
   }
 
+  /**
+   * `start`, calling `on_suspend()` if the body did not finish inline, before the flag that
+   * lets the body resume `awaiting`: whatever `on_suspend` does happens before `awaiting` runs
+   * again (the handler counts suspended invocations up there, and down once resumed).
+   */
+  template <class OnSuspend>
+  bool start(std::coroutine_handle<> self, std::coroutine_handle<> awaiting, OnSuspend& on_suspend) noexcept {
+    continuation_ = awaiting;
+    self.resume();
+    if (completed_.load(std::memory_order_acquire)) {
+      return false;
+    }
+    on_suspend();
+    return !completed_.exchange(true, std::memory_order_acq_rel);
+  }
+
  private:
   std::coroutine_handle<> continuation_;
   std::atomic<bool> completed_{false};
@@ -119,6 +135,12 @@ class task_awaiter {
   /// Runs the task inline; suspends only if it did not finish synchronously.
   bool await_suspend(std::coroutine_handle<> awaiting) noexcept {
     return coro_.promise().start(coro_, awaiting);
+  }
+
+  /// As above, calling `on_suspend()` (noexcept) first if the task did not finish inline.
+  template <class OnSuspend>
+  bool await_suspend(std::coroutine_handle<> awaiting, OnSuspend& on_suspend) noexcept {
+    return coro_.promise().start(coro_, awaiting, on_suspend);
   }
 
   /**

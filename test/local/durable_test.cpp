@@ -1,7 +1,9 @@
 #include <statefun/local/runtime.hpp>
+#include <statefun/metrics/prometheus.hpp>
 #include <statefun/statefun.hpp>
 
 #include "support/doctest.hpp"
+#include "support/exposition.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -526,4 +528,66 @@ TEST_CASE("durable: a plain function of another SDK sees an ordinary message fro
   rt.run_until_idle();
   CHECK(seen == std::vector<std::string>{"io.statefun.types/string from mixed/flow/1"});
   CHECK(records(rt, "mixed/out") == std::vector<std::string>{"7"});
+}
+
+namespace {
+
+/// `function_type`'s value of a per-type series of `metrics`.
+double per_type(const statefun::metrics::prometheus& metrics, const std::string& name, const std::string& type,
+                const std::string& more_labels = "") {
+  std::string text;
+  metrics.write(text);
+  return statefun::test::parse_exposition(text).at(name + "{function_type=\"" + type + "\"" + more_labels + "}");
+}
+
+}  // namespace
+
+TEST_CASE("durable metrics: a flow's start, its replayed steps, its journal bytes and its end") {
+  statefun::metrics::prometheus metrics;
+  shop_app app([&metrics](statefun::functions& fns) { fns.observe(&metrics); });
+  auto& rt = app.rt;
+  rt.send(address{"shop/order", "o1"}, std::int64_t{3});
+  rt.run_until_idle();  // batch 1 calls shop/stock; batch 2 takes its reply (step 1 replayed), sleeps
+  CHECK(per_type(metrics, "statefun_durable_flows_started_total", "shop/order") == 1);
+  CHECK(per_type(metrics, "statefun_durable_flows_finished_total", "shop/order") == 0);
+  CHECK(per_type(metrics, "statefun_durable_steps_replayed_total", "shop/order") == 1);
+  rt.advance(10s);  // the wake (steps 1-2 replayed) runs the charge and calls shop/bank; its
+                    // reply (steps 1-4 replayed) ends the flow
+  CHECK(records(rt) == std::vector<std::string>{"o1: 7 left, ok:charge-1, visits 1"});
+  CHECK(per_type(metrics, "statefun_durable_flows_started_total", "shop/order") == 1);
+  CHECK(per_type(metrics, "statefun_durable_flows_finished_total", "shop/order") == 1);
+  CHECK(per_type(metrics, "statefun_durable_steps_replayed_total", "shop/order") == 1 + 2 + 4);
+  const double read = per_type(metrics, "statefun_durable_journal_read_bytes_total", "shop/order");
+  const double written = per_type(metrics, "statefun_durable_journal_written_bytes_total", "shop/order");
+  CHECK(read > 0);
+  CHECK(read <= written);  // each batch reads what the one before it wrote
+  CHECK(per_type(metrics, "statefun_function_state_read_bytes_total", "shop/order") >= read);
+  CHECK(per_type(metrics, "statefun_function_batches_total", "shop/order") == 4);
+  // Plain functions have no flows; durable ones never count as suspended coroutines.
+  CHECK(per_type(metrics, "statefun_durable_flows_started_total", "shop/stock") == 0);
+  CHECK(per_type(metrics, "statefun_function_suspended", "shop/order") == 0);
+}
+
+TEST_CASE("durable metrics: a flow's return value to its caller is a reply, its calls are messages") {
+  statefun::metrics::prometheus metrics;
+  shop_app app([&metrics](statefun::functions& fns) {
+    fns.bind("shop/front", [](durable_context& ctx, const message& msg) -> task<> {
+      const auto outcome = co_await ctx.call<std::string>({"shop/order", msg.as<std::string>()}, std::int64_t{20});
+      ctx.send_egress(statefun::egress_to("shop/out").value("front saw " + outcome));
+    });
+    fns.observe(&metrics);
+  });
+  auto& rt = app.rt;
+  rt.send(address{"shop/front", "f"}, std::string("big"));
+  rt.run_until_idle();
+  CHECK(records(rt) == std::vector<std::string>{"big: out of stock", "front saw refused"});
+  const auto effects = [&](const std::string& type, const std::string& kind) {
+    return per_type(metrics, "statefun_function_effects_total", type, ",kind=\"" + kind + "\"");
+  };
+  CHECK(effects("shop/order", "reply") == 1);    // "refused", returned to shop/front
+  CHECK(effects("shop/order", "message") == 1);  // the call to shop/stock
+  CHECK(effects("shop/front", "message") == 1);  // the call to shop/order
+  CHECK(effects("shop/front", "reply") == 0);
+  CHECK(per_type(metrics, "statefun_durable_flows_finished_total", "shop/order") == 1);
+  CHECK(per_type(metrics, "statefun_durable_flows_finished_total", "shop/front") == 1);
 }

@@ -19,6 +19,7 @@
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
 #include <statefun/detail/http_grammar.hpp>
+#include <statefun/observer.hpp>
 #include <statefun/task.hpp>
 
 #include <algorithm>
@@ -78,6 +79,21 @@ struct call_options {
   /// holds at most its receive buffer (the body so far, up to this limit) and the body it
   /// returns, plus a few KiB.
   std::uint64_t max_response_bytes = 64ull << 20;
+};
+
+/// How an `http_client` keeps its connections and whom it tells what it does.
+struct client_options {
+  /// How many idle connections to keep, all threads together (0: no reuse).
+  std::size_t max_idle_connections = 16;
+  /// Where the client's events go (calls, attempts, retries, connections), or null: nothing
+  /// is counted. It must outlive the client, its copies and their calls.
+  statefun::observer* observer = nullptr;
+  /**
+   * The client's name in those events: the `client` label of its metrics. Name it in code
+   * after the service it calls ("scores"), never after a request: each name is a series.
+   * Clients with one name share their series.
+   */
+  std::string name;
 };
 
 /**
@@ -167,7 +183,24 @@ class http_client {
    */
   http_client(::asio::any_io_executor executor, std::string_view base_url, client_connector connector,
               std::size_t max_idle_connections = 16)
-      : state_(make_state(std::move(executor), base_url, std::move(connector), max_idle_connections)) {}
+      : http_client(std::move(executor), base_url, std::move(connector),
+                    client_options{max_idle_connections, nullptr, {}}) {}
+
+  /**
+   * A client with `options` (its pool, and an observer of its calls):
+   * @code
+   * statefun::asio::http_client scores(executor, "http://merchant-score:8080",
+   *                                    {.observer = &metrics, .name = "scores"});
+   * @endcode
+   * @throws std::invalid_argument As above.
+   */
+  http_client(::asio::any_io_executor executor, std::string_view base_url, client_options options)
+      : http_client(std::move(executor), base_url, client_connector{}, std::move(options)) {}
+
+  /// A client of any origin (`https://` with `connector`), with `options`.
+  http_client(::asio::any_io_executor executor, std::string_view base_url, client_connector connector,
+              client_options options)
+      : state_(make_state(std::move(executor), base_url, std::move(connector), options)) {}
 
   /**
    * Sends `req` and returns the final response, retrying as `options` says.
@@ -214,17 +247,23 @@ class http_client {
   /// What copies of a client, and their calls in flight, share.
   struct shared_state {
     shared_state(::asio::any_io_executor e, detail::http_origin o,
-                 std::shared_ptr<const detail::client_transport> t, std::size_t max_idle)
-        : executor(std::move(e)), origin(std::move(o)), transport(std::move(t)), pool(max_idle) {}
+                 std::shared_ptr<const detail::client_transport> t, const client_options& options)
+        : executor(std::move(e)),
+          origin(std::move(o)),
+          transport(std::move(t)),
+          events(options.observer != nullptr ? options.observer->client(options.name) : nullptr),
+          pool(options.max_idle_connections, events) {}
 
     ::asio::any_io_executor executor;
     detail::http_origin origin;
     std::shared_ptr<const detail::client_transport> transport;
+    /// Where the client's events go, or null: nothing is counted.
+    client_observer* events;
     detail::connection_pool pool;  // last: its connections go first
   };
 
   static std::shared_ptr<shared_state> make_state(::asio::any_io_executor executor, std::string_view base_url,
-                                                  client_connector connector, std::size_t max_idle) {
+                                                  client_connector connector, const client_options& options) {
     detail::http_origin origin = detail::parse_http_origin(base_url);
     std::shared_ptr<const detail::client_transport> transport;
     switch (origin.transport) {
@@ -243,7 +282,7 @@ class http_client {
         transport = std::move(connector.transport_);
         break;
     }
-    return std::make_shared<shared_state>(std::move(executor), std::move(origin), std::move(transport), max_idle);
+    return std::make_shared<shared_state>(std::move(executor), std::move(origin), std::move(transport), options);
   }
 
   /// One attempt's outcome: a response, or why there is none.
@@ -329,6 +368,10 @@ class http_client {
       std::error_code error;
       if (!reused) {
         connection = state.transport->open(executor);
+        if (state.events != nullptr) {
+          connection->observe(state.events);
+          state.events->connection(client_connection_event::opened);
+        }
         deadline->watch(connection);
         error = co_await connection->connect(state.origin, *deadline);
       }
@@ -374,6 +417,40 @@ class http_client {
     return response;
   }
 
+  /// How an attempt ended, for the observer.
+  static client_outcome outcome_of(const attempt_result& result) noexcept {
+    if (result.response) {
+      return client_outcome::response;
+    }
+    if (result.error == ::asio::error::timed_out) {
+      return client_outcome::timeout;
+    }
+    if (result.error == ::asio::error::operation_aborted) {
+      return client_outcome::cancelled;
+    }
+    if (result.error == std::errc::protocol_error || result.error == std::errc::message_size) {
+      return client_outcome::bad_response;
+    }
+    return client_outcome::connection_error;
+  }
+
+  /// Tells the observer (if any) how an attempt ended, and the call if it was the last.
+  static void observe_attempt(client_observer* events, const attempt_result& result, bool final_attempt,
+                              int attempt_number, std::chrono::steady_clock::time_point started) noexcept {
+    if (events == nullptr) {
+      return;
+    }
+    const client_outcome outcome = outcome_of(result);
+    const int status = result.response ? result.response->status : 0;
+    events->attempt({outcome, status});
+    if (final_attempt) {
+      events->call({outcome, status, static_cast<std::uint32_t>(attempt_number + 1),
+                    std::chrono::steady_clock::now() - started});
+    } else {
+      events->retry();
+    }
+  }
+
   /// Doubles `delay`, up to `cap` (and without overflowing).
   static std::chrono::milliseconds next_backoff(std::chrono::milliseconds delay, std::chrono::milliseconds cap) {
     return delay >= cap / 2 ? cap : std::min(delay * 2, cap);
@@ -389,6 +466,10 @@ class http_client {
       // connections' handlers (and the deadline's) run, so they never run concurrently with us.
       co_await ::asio::post(executor, use_task);
     }
+    client_observer* const events = state->events;
+    // The clock is read only for an observer (the call's duration).
+    const std::chrono::steady_clock::time_point started =
+        events != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const int retries = std::max(options.retries, 0);
     const std::chrono::milliseconds cap = std::max(options.max_backoff, std::chrono::milliseconds(0));
     std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), cap);
@@ -398,10 +479,13 @@ class http_client {
       const bool last = attempt_number >= retries;
       if (result.response) {
         const bool server_error = result.response->status >= 500 && result.response->status <= 599;
-        if (last || !server_error || !options.retry_on_5xx) {
+        const bool final_response = last || !server_error || !options.retry_on_5xx;
+        observe_attempt(events, result, final_response, attempt_number, started);
+        if (final_response) {
           co_return std::move(*result.response);
         }
       } else if (last || !retryable(result.error)) {
+        observe_attempt(events, result, true, attempt_number, started);
         std::string message = "statefun::asio::http_client: " + what;
         if (result.error == std::errc::message_size) {
           message.append(": response body over call_options::max_response_bytes (")
@@ -411,6 +495,8 @@ class http_client {
           message.append(": malformed response: ").append(result.reason);
         }
         throw std::system_error(result.error, message);
+      } else {
+        observe_attempt(events, result, false, attempt_number, started);
       }
       ::asio::steady_timer timer(executor, detail::deadline_after(delay));
       co_await timer.async_wait(use_task);

@@ -11,6 +11,7 @@
 #include <statefun/detail/durable_journal.hpp>
 #include <statefun/message.hpp>
 #include <statefun/message_builder.hpp>
+#include <statefun/observer.hpp>
 #include <statefun/storage.hpp>
 #include <statefun/task.hpp>
 #include <statefun/value_spec.hpp>
@@ -215,6 +216,7 @@ class durable_engine {
   void load() {
     const state_cell& cell = cells_[journal_cell_];
     const cell_value stored = effective(cell);
+    stats_.journal_bytes_read = stored.present ? stored.bytes.size() : 0;
     if (stored.present && !journal_codec::decode(stored.bytes, journal_)) {
       throw std::runtime_error("statefun: " + ctx_->self().to_string() + ": the durable journal (state '" +
                                std::string(journal_state_name) + "') is not one this SDK wrote");
@@ -240,9 +242,20 @@ class durable_engine {
       }
       return;
     }
+    stats_.journal_bytes_written = bytes.size();
     cell.pending = std::move(bytes);
     cell.changed = state_cell::change::modified;
   }
+
+  /// What the flows did in this batch so far, for an observer (plain increments as they go:
+  /// cheaper than asking whether anyone observes).
+  [[nodiscard]] const durable_event& stats() const noexcept { return stats_; }
+
+  /// Sends the flow's answer to the caller that started it, counted as a reply.
+  void reply(const outgoing_message& m) { ctx_->send_reply(m); }
+
+  /// Marks a reply the flow could not send (no caller) as a refused effect.
+  void refuse_reply() noexcept { ctx_->refuse_effect(); }
 
   /// Takes one invocation: a reply or a wake resumes the flow; any other message starts one,
   /// or waits in the queue while a flow is suspended.
@@ -299,6 +312,7 @@ class durable_engine {
                                       ", the replay asked for " +
                                       describe(journal_step{what, subject, millis, {}, 0, {}, {}}));
       }
+      ++stats_.steps_replayed;
       return {index, false};
     }
     if (!live_) {
@@ -453,6 +467,7 @@ class durable_engine {
     journal_.flow.emplace();
     journal_.flow->id = journal_.next_flow++;
     journal_.flow->trigger = std::move(trigger);
+    ++stats_.flows_started;
   }
 
   /// A message was queued: it completes the flow's wait for the next message, if it has one.
@@ -566,6 +581,7 @@ class durable_engine {
       if (!finished) {
         co_return;
       }
+      ++stats_.flows_finished;
       // Steps it issued and never awaited: cancel their wakes, drop their replies.
       for (std::uint32_t i = 0; i < journal_.flow->steps.size(); ++i) {
         abandon(i);
@@ -648,6 +664,7 @@ class durable_engine {
   std::uint32_t consumed_ = 0;
   bool live_ = false;
   std::exception_ptr fatal_;
+  durable_event stats_;
 };
 
 }  // namespace detail

@@ -1,13 +1,14 @@
 #pragma once
 
 /// @file
-/// `metrics::prometheus`: an observer that counts the handler's and the server's events and
+/// `metrics::prometheus`: an observer that counts the handler's, the server's and HTTP clients' events and
 /// writes them in the Prometheus text exposition format 0.0.4.
 ///
 /// Its own folder: it consumes the core's `observer` events and needs nothing above the core
 /// (no codec, no sockets), and other sinks of the same events (OpenTelemetry, StatsD) would sit
 /// beside it. The server serves it on `GET /metrics` through `observer::expose`.
 
+#include <statefun/metrics/detail/client_series.hpp>
 #include <statefun/metrics/detail/function_series.hpp>
 #include <statefun/metrics/detail/instruments.hpp>
 #include <statefun/metrics/detail/local_series.hpp>
@@ -72,6 +73,17 @@ class prometheus final : public observer {
   void local_snapshot(std::size_t released) noexcept override { local_.snapshot(released); }
   void local_restore() noexcept override { local_.restore(); }
 
+  // The HTTP clients' events go to their name's series.
+  [[gnu::cold]] client_observer* client(std::string_view name) override {
+    const std::lock_guard lock(mutex_);
+    for (const auto& series : clients_) {
+      if (series->name == name) {
+        return series.get();  // clients of one name share its series
+      }
+    }
+    return clients_.emplace_back(std::make_unique<detail::client_series>(std::string(name))).get();
+  }
+
   [[gnu::cold]] bool expose(std::string& out) const override {
     write(out);
     return true;
@@ -81,17 +93,21 @@ class prometheus final : public observer {
   [[gnu::cold]] void write(std::string& out) const {
     const std::lock_guard lock(mutex_);
     detail::append_functions(out, functions_, unrouted_failures_);
+    detail::append_function_flows(out, functions_);
     server_.write(out);
     local_.write(out);
+    detail::append_clients(out, clients_);
   }
 
  private:
-  /// Guards the list of series (added at bind time) against a scrape; never taken per event.
+  /// Guards the lists of series (added at bind time and at a client's construction) against a
+  /// scrape; never taken per event.
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<detail::function_series>> functions_;
   std::array<detail::counter, 4> unrouted_failures_;
   detail::server_series server_;
   detail::local_series local_;
+  std::vector<std::unique_ptr<detail::client_series>> clients_;
 };
 
 }  // namespace statefun::inline v0::metrics

@@ -15,6 +15,7 @@
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
 #include <statefun/http/response_parser.hpp>
+#include <statefun/observer.hpp>
 #include <statefun/task.hpp>
 
 #include <algorithm>
@@ -52,13 +53,20 @@ class attempt_deadline;
 class client_connection {
  public:
   explicit client_connection(const ::asio::any_io_executor& executor) : executor_(executor) {}
-  virtual ~client_connection() = default;
+  virtual ~client_connection() {
+    if (events_ != nullptr) {
+      events_->connection(client_connection_event::closed);
+    }
+  }
 
   client_connection(const client_connection&) = delete;
   client_connection& operator=(const client_connection&) = delete;
 
   /// The executor the stream was created on: a pooled connection is only reused there.
   const ::asio::any_io_executor& executor() const noexcept { return executor_; }
+
+  /// Where to tell that the connection closed (when it is destroyed), or null: nobody.
+  void observe(client_observer* events) noexcept { events_ = events; }
 
   /**
    * Opens the connection to `origin` (resolving and connecting, then any handshake). Stops
@@ -186,6 +194,7 @@ class client_connection {
   }
 
   ::asio::any_io_executor executor_;
+  client_observer* events_ = nullptr;
   read_buffer buffer_;  // received and not yet consumed
   http::response_parser parser_;
   bool response_started_ = false;

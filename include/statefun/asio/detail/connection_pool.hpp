@@ -7,6 +7,7 @@
 
 #include <statefun/asio/detail/client_connection.hpp>
 #include <statefun/config.hpp>
+#include <statefun/observer.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -23,11 +24,23 @@ namespace statefun::inline v0::asio::detail {
  */
 class connection_pool {
  public:
-  /// @param max_idle How many idle connections to keep, all executors together (0: none).
-  explicit connection_pool(std::size_t max_idle) : max_idle_(max_idle) {}
+  /**
+   * @param max_idle How many idle connections to keep, all executors together (0: none).
+   * @param events Where to tell that a connection entered or left the pool, or null.
+   */
+  explicit connection_pool(std::size_t max_idle, client_observer* events = nullptr)
+      : max_idle_(max_idle), events_(events) {}
 
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
+
+  ~connection_pool() {
+    if (events_ != nullptr) {
+      for (std::size_t i = 0; i < idle_.size(); ++i) {
+        events_->connection(client_connection_event::unpooled);
+      }
+    }
+  }
 
   /// The most recently returned idle connection on `executor`, or null.
   std::shared_ptr<client_connection> take(const ::asio::any_io_executor& executor) {
@@ -36,6 +49,7 @@ class connection_pool {
       if ((*it)->executor() == executor) {
         std::shared_ptr<client_connection> found = std::move(*it);
         idle_.erase(std::next(it).base());
+        tell(client_connection_event::unpooled);
         return found;
       }
     }
@@ -52,6 +66,7 @@ class connection_pool {
     const std::lock_guard lock(mutex_);
     if (idle_.size() < max_idle_) {
       idle_.push_back(std::move(connection));
+      tell(client_connection_event::pooled);
       return;
     }
     for (auto it = idle_.begin(); it != idle_.end(); ++it) {
@@ -59,6 +74,8 @@ class connection_pool {
         dropped = std::move(*it);
         idle_.erase(it);
         idle_.push_back(std::move(connection));
+        tell(client_connection_event::unpooled);
+        tell(client_connection_event::pooled);
         return;
       }
     }
@@ -72,8 +89,15 @@ class connection_pool {
   }
 
  private:
+  void tell(client_connection_event event) const noexcept {
+    if (events_ != nullptr) {
+      events_->connection(event);
+    }
+  }
+
   mutable std::mutex mutex_;
   std::size_t max_idle_;
+  client_observer* events_;
   std::vector<std::shared_ptr<client_connection>> idle_;  // oldest first
 };
 

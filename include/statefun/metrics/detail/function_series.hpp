@@ -132,10 +132,37 @@ struct function_series final : function_observer {
     return counts;
   }
 
+  // Durable functions' and coroutine functions' events (not raised for other kinds).
+  void durable_batch(const durable_event& e) noexcept override {
+    if (e.flows_started != 0) {
+      flows_started.add(e.flows_started);
+    }
+    if (e.flows_finished != 0) {
+      flows_finished.add(e.flows_finished);
+    }
+    if (e.steps_replayed != 0) {
+      steps_replayed.add(e.steps_replayed);
+    }
+    journal_read.add(e.journal_bytes_read);
+    journal_written.add(e.journal_bytes_written);
+  }
+
+  void coroutine_suspended() noexcept override { suspended.add(1); }
+  void coroutine_finished() noexcept override { suspended.add(-1); }
+
   const std::string type;
   /// Rare (once per missing-state handshake): one shared counter.
   counter missing_states;
   std::array<shard, shard_count> shards{};
+  // Durable functions' and coroutine functions' counts: one shared set (a durable batch costs
+  // microseconds; a suspension is rarer than a batch).
+  counter flows_started;
+  counter flows_finished;
+  counter steps_replayed;
+  counter journal_read;
+  counter journal_written;
+  /// Invocations of coroutine functions waiting on asynchronous work now.
+  gauge suspended;
 };
 
 /**
@@ -199,6 +226,34 @@ struct function_series final : function_observer {
     append_histogram(out, "statefun_function_batch_duration_seconds", s->total(duration_bounds, &shard::duration), 1e9,
                      {{"function_type", s->type}});
   }
+}
+
+/// Appends the families of durable functions' flows and of suspended coroutine functions, per
+/// function type (zero for types of other kinds).
+[[gnu::cold]] inline void append_function_flows(std::string& out, const std::vector<std::unique_ptr<function_series>>& functions) {
+  const auto per_type = [&](std::string_view name, std::string_view type, std::string_view help,
+                            const auto& value_of) {
+    append_family(out, name, type, help);
+    for (const auto& s : functions) {
+      append_sample(out, name, {{"function_type", s->type}}, value_of(*s));
+    }
+  };
+  per_type("statefun_function_suspended", "gauge",
+           "Invocations of coroutine functions waiting on asynchronous work now.",
+           [](const function_series& s) { return s.suspended.value(); });
+  per_type("statefun_durable_flows_started_total", "counter", "Durable flows started by batches handled.",
+           [](const function_series& s) { return s.flows_started.value(); });
+  per_type("statefun_durable_flows_finished_total", "counter", "Durable flows that ran to their end in batches handled.",
+           [](const function_series& s) { return s.flows_finished.value(); });
+  per_type("statefun_durable_steps_replayed_total", "counter",
+           "Steps of durable flows that a replay issued again from the journal.",
+           [](const function_series& s) { return s.steps_replayed.value(); });
+  per_type("statefun_durable_journal_read_bytes_total", "counter",
+           "Bytes of durable journals received with batches handled.",
+           [](const function_series& s) { return s.journal_read.value(); });
+  per_type("statefun_durable_journal_written_bytes_total", "counter",
+           "Bytes of durable journals written back by batches handled.",
+           [](const function_series& s) { return s.journal_written.value(); });
 }
 
 }  // namespace statefun::inline v0::metrics::detail
