@@ -130,7 +130,7 @@ struct response_event {
   std::uint64_t bytes = 0;
 };
 
-// ------------------------------------------------------------------- the local runtime's events
+// --- The local runtime's events (local::runtime) ---------------------------------------------
 // `statefun::local::runtime` (a layer above) raises these: plain values, no local types.
 
 /// How a message was routed to a function type by the local runtime.
@@ -182,6 +182,8 @@ class local_function_observer {
   virtual void backlog_changed(std::int64_t /*delta*/) noexcept {}
   /// An attempt to call the type's HTTP endpoint failed and will be retried.
   virtual void endpoint_retried(local_retry_reason /*reason*/) noexcept {}
+};
+
 // --- The HTTP client's events (asio::http_client) ---------------------------------------------
 
 /// How an `asio::http_client` attempt, or a whole call, ended.

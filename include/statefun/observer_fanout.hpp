@@ -209,6 +209,8 @@ class observer_fanout final : public observer {
       }
     }
     std::vector<local_function_observer*> targets;
+  };
+
   /// One HTTP client's observers, one per child that observes it.
   struct client_fanout final : client_observer {
     void call(const client_call_event& event) noexcept override {
