@@ -2,10 +2,12 @@
 
 // The main() of every example's function service (the container docker-compose.yml starts):
 // serves the example's functions to a StateFun cluster at POST /statefun on port 8000, or on the
-// port given as the first argument, until SIGINT or SIGTERM.
+// port given as the first argument, until SIGINT or SIGTERM; GET /metrics answers their metrics
+// (Prometheus), GET /livez and /readyz their health.
 
 #include <statefun/asio/server.hpp>
 #include <statefun/functions.hpp>
+#include <statefun/metrics/prometheus.hpp>
 
 #include <charconv>
 #include <cstdint>
@@ -41,8 +43,10 @@ int serve(int argc, char** argv, Bind bind) try {
   if (!port) {
     return 2;
   }
+  statefun::metrics::prometheus metrics;  // outlives the functions and the server it observes
   statefun::functions fns;
-  statefun::asio::http_server server{fns, {.port = *port, .path = "/statefun"}};
+  fns.observe(&metrics);
+  statefun::asio::http_server server{fns, {.port = *port, .path = "/statefun", .observer = &metrics}};
   const auto run = [&] {
     std::cerr << argv[0] << ": serving on port " << *port << " at /statefun\n";
     server.run();
