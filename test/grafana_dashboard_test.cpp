@@ -40,8 +40,9 @@ std::vector<std::pair<std::string, nlohmann::json>> shipped_dashboards() {
   return dashboards;
 }
 
-/// The families (name -> type) of the exposition of an observer that saw a batch, a failure
-/// and the server's events.
+/// The families (name -> type) of the exposition of an observer that saw a batch, a failure,
+/// the server's events, an HTTP client and a local runtime (whose families appear once one
+/// takes the observer).
 std::map<std::string, std::string> exposed_families() {
   statefun::metrics::prometheus metrics;
   statefun::functions fns;
@@ -55,6 +56,8 @@ std::map<std::string, std::string> exposed_families() {
   metrics.connection(statefun::connection_event::accepted);
   metrics.bytes_received(100);
   metrics.response({.status = 200, .bytes = 50});
+  (void)metrics.client("dash");
+  metrics.local_runtime_attached();
   std::string text;
   metrics.write(text);
   return statefun::test::parse_exposition(text).types;

@@ -2,7 +2,10 @@
 // scrapes a live http_server every 250 ms while the test drives a known number of requests,
 // invocations (in batches of three) and failures of known kinds, and its HTTP API answers what
 // the test sent: the counters, increase(...), histogram_quantile(...), promtool's lint of the
-// exposition, and every query of the Grafana dashboards in docs/grafana.
+// exposition, and every query of the Grafana dashboards in docs/grafana. A local runtime drives
+// durable flows and a coroutine function (which calls out through an observed http_client) on a
+// second server of the same functions, and Prometheus scrapes the runtime's own metrics too, so
+// that every series the dashboards query exists, with what the test made happen.
 //
 // It takes 5 to 7 s of wall time, nearly all of it idle: Prometheus 2.42 hands its targets to the
 // scrape loops through a discovery manager that sends updates every 5 s, with no flag to shorten
@@ -16,6 +19,8 @@
 
 #include <statefun/asio/http_client.hpp>
 #include <statefun/asio/server.hpp>
+#include <statefun/durable.hpp>
+#include <statefun/local/runtime.hpp>
 #include <statefun/metrics/prometheus.hpp>
 #include <statefun/observer_fanout.hpp>
 
@@ -64,12 +69,36 @@ using statefun::test::runtime_post;
 namespace {
 
 constexpr std::string_view job = "statefun-live";
+/// The scrape job of the local runtime's metrics.
+constexpr std::string_view local_job = "statefun-local";
+/// The `client` label of the http_client that `live/fetch` calls /livez with.
+constexpr std::string_view livez_client_name = "livez";
 /// The bound on every wait: generous, so that only a hang fails on it.
 constexpr auto wait_bound = 30s;
 
 constexpr statefun::value_spec<std::int32_t> live_count{"count"};
 
-/// Functions that count (and send one message per invocation), and one that throws.
+/// The client `live/fetch` calls with (set by live_run while its servers run; a coroutine
+/// function cannot capture it, see STYLE.md on g++ 12).
+statefun::asio::http_client* livez_client = nullptr;
+
+/// A coroutine function that waits on an outside call (so it counts as suspended meanwhile) and
+/// answers its status.
+statefun::task<std::string> fetch_livez(statefun::context& /*ctx*/, statefun::message /*msg*/) {
+  const auto response = co_await livez_client->get("/livez");
+  co_return std::to_string(response.status);
+}
+
+/// A durable flow: a sleep, a call to `live/fetch`, an egress record. Each step is replayed by
+/// the batches after it.
+statefun::task<> live_flow(statefun::durable_context& ctx, const statefun::message& /*msg*/) {
+  co_await ctx.sleep(1s);
+  const auto status = co_await ctx.call<std::string>({"live/fetch", ctx.self().id}, std::string("livez"));
+  ctx.send_egress(statefun::egress_to("live/out").value(ctx.self().id + ": " + status));
+}
+
+/// Functions that count (and send one message per invocation), one that throws, a coroutine
+/// function and a durable one.
 struct live_functions {
   explicit live_functions(statefun::observer& observer) {
     fns.bind("live/counter", {live_count}, [](statefun::context& ctx, const statefun::message&) {
@@ -79,6 +108,8 @@ struct live_functions {
     fns.bind("live/throws", [](statefun::context&, const statefun::message&) {
       throw std::runtime_error("on purpose");
     });
+    fns.bind("live/fetch", fetch_livez);
+    fns.bind("live/flow", live_flow);
     fns.observe(&observer);
   }
   statefun::functions fns;
@@ -145,21 +176,24 @@ std::uint16_t free_port() {
 
 /**
  * A Prometheus server of its own: config and storage in a temporary directory, listening on
- * 127.0.0.1, scraping `target` every 250 ms. Stopped (SIGTERM, then SIGKILL should it not exit)
+ * 127.0.0.1, scraping each job's target every 250 ms. Stopped (SIGTERM, then SIGKILL should it not exit)
  * and its directory removed on destruction; started under `setpriv --pdeathsig KILL` so that
  * the kernel kills it should the test process die without unwinding.
  */
 class prometheus_server {
  public:
-  explicit prometheus_server(const std::string& target) : port_(free_port()) {
-    const std::string config = dir_.write("prometheus.yml",
-                                          "global:\n"
-                                          "  scrape_interval: 250ms\n"
-                                          "  scrape_timeout: 250ms\n"
-                                          "scrape_configs:\n"
-                                          "  - job_name: " + std::string(job) + "\n"
-                                          "    static_configs:\n"
-                                          "      - targets: [\"" + target + "\"]\n");
+  /// `targets`: job name -> target (`host:port`).
+  explicit prometheus_server(const std::map<std::string, std::string>& targets) : port_(free_port()) {
+    std::string yaml = "global:\n"
+                       "  scrape_interval: 250ms\n"
+                       "  scrape_timeout: 250ms\n"
+                       "scrape_configs:\n";
+    for (const auto& [name, target] : targets) {
+      yaml += "  - job_name: " + name + "\n"
+              "    static_configs:\n"
+              "      - targets: [\"" + target + "\"]\n";
+    }
+    const std::string config = dir_.write("prometheus.yml", yaml);
     std::vector<std::string> argv;
     if (::access("/usr/bin/setpriv", X_OK) == 0) {
       argv = {"/usr/bin/setpriv", "--pdeathsig", "KILL"};
@@ -268,6 +302,7 @@ struct traffic {
   static constexpr int counter_batches = 5;
   static constexpr int batch_size = 3;  // in the histogram's (2, 5] bucket
   static constexpr int throwing_batches = 2;
+  static constexpr int flows = 3;  // durable flows the local runtime starts, one per address
   std::size_t state_read = 0;
   std::size_t state_written = 0;
   std::uint64_t responses = 0;
@@ -280,13 +315,21 @@ struct traffic {
  */
 struct live_run {
   live_run() {
-    prometheus.emplace(scrape_target());
+    livez.emplace(flows.server().executor(), "http://127.0.0.1:" + std::to_string(flows.port()),
+                  statefun::asio::client_options{.observer = &metrics, .name = std::string(livez_client_name)});
+    livez_client = &*livez;
+    prometheus.emplace(std::map<std::string, std::string>{{std::string(job), scrape_target()},
+                                                          {std::string(local_job), local_target()}});
     api.emplace(prometheus->port());
     wait_until_up();
     drive();
-    // Every event of the traffic is counted once the server wrote the last response; the next
-    // scrape begins after that, and it is stored once the one after it begins.
+    drive_runtime();
+    // Every event of the traffic is counted once the server wrote the last response (the
+    // runtime's once run_until_quiescent returned); the next scrape begins after that, and it is
+    // stored once the one after it begins. The local target first: its sample after the traffic
+    // is then older than the service's last one, at which the test cases evaluate.
     seen.wait_responses(sent.responses);
+    local_seen.wait_scrapes(local_seen.scrapes() + 2);
     seen.wait_scrapes(seen.scrapes() + 2);
     const auto samples = api->query(
         "statefun_function_invocations_total{function_type=\"live/counter\"}[1h]").at(0).at("values");
@@ -294,16 +337,27 @@ struct live_run {
     end = api_time(samples.back().at(0).get<double>());
   }
 
-  std::string scrape_target() const { return "127.0.0.1:" + std::to_string(scraper.port()); }
+  live_run(const live_run&) = delete;
+  live_run& operator=(const live_run&) = delete;
 
-  /// Waits until Prometheus is ready and its target up, asking again after each scrape.
+  ~live_run() {
+    // The client's pooled connection belongs to the flows server's event loop: stop that first.
+    flows.stop();
+    livez_client = nullptr;
+    livez.reset();
+  }
+
+  std::string scrape_target() const { return "127.0.0.1:" + std::to_string(scraper.port()); }
+  std::string local_target() const { return "127.0.0.1:" + std::to_string(local_scraper.port()); }
+
+  /// Waits until Prometheus is ready and its targets up, asking again after each scrape.
   void wait_until_up() {
     const auto deadline = std::chrono::steady_clock::now() + wait_bound;
     for (std::uint64_t scrapes = 2;; ++scrapes) {
       seen.wait_scrapes(scrapes);  // the first scrape is stored once the second begins
       try {
-        const auto up = api->query("up{job=\"" + std::string(job) + "\"}");
-        if (up.size() == 1 && up[0].at("value").at(1) == "1") {
+        const auto up = api->query("up");
+        if (up.size() == 2 && std::all_of(up.begin(), up.end(), [](const auto& s) { return s.at("value").at(1) == "1"; })) {
           return;
         }
       } catch (const std::exception& e) {
@@ -344,6 +398,26 @@ struct live_run {
     expect(refused, "HELLO\r\n\r\n", 400);
   }
 
+  /**
+   * The durable flows, through a local runtime observed by `local_metrics` that calls the flows
+   * server: each flow sleeps (a delayed message), calls `live/fetch` (which calls /livez through
+   * `livez`), and writes an egress record; then a snapshot and its restore. Virtual time: the
+   * sleeps take none.
+   */
+  void drive_runtime() {
+    namespace local = statefun::local;
+    local::runtime rt({.clock = local::clock::virtual_time(), .observer = &local_metrics});
+    rt.bind_http({.functions = "live/*", .url_path_template = "http://127.0.0.1:" + std::to_string(flows.port()) + "/statefun"});
+    rt.add_egress({.kind = local::egress_kind::any, .id = "live/out"});
+    for (int f = 0; f < traffic::flows; ++f) {
+      rt.send(statefun::address{"live/flow", "f" + std::to_string(f)}, std::string("go"));
+    }
+    rt.run_until_quiescent();
+    REQUIRE(rt.egress("live/out").size() == traffic::flows);
+    rt.restore(rt.take_snapshot());
+    rt.run_until_quiescent();
+  }
+
   statefun::metrics::prometheus metrics;
   witness seen{metrics};
   statefun::observer_fanout service_observer{&metrics, &seen};
@@ -352,6 +426,14 @@ struct live_run {
   statefun::test::running_server service{functions.fns, {.path = "/statefun", .observer = &service_observer, .metrics_path = ""}};
   const statefun::functions none;
   statefun::test::running_server scraper{none, {.path = "/-", .metrics_source = &seen}};
+  // The local runtime's traffic goes to a server of its own, the same functions (so their
+  // events reach `metrics`) with no server observer: the service's server counts stay exactly
+  // the test's requests. `live/fetch` calls its /livez.
+  statefun::test::running_server flows{functions.fns, {.path = "/statefun", .metrics_path = ""}};
+  std::optional<statefun::asio::http_client> livez;
+  statefun::metrics::prometheus local_metrics;
+  witness local_seen{local_metrics};
+  statefun::test::running_server local_scraper{none, {.path = "/-", .metrics_source = &local_seen}};
   std::optional<prometheus_server> prometheus;  // stopped first
   std::optional<prometheus_api> api;
   traffic sent;
@@ -472,19 +554,26 @@ TEST_CASE("prometheus live: promtool check metrics accepts the exposition the sc
 TEST_CASE("prometheus live: every query of the dashboards in docs/grafana evaluates, with data") {
   auto& r = run();
   auto& api = *r.api;
-  const std::map<std::string, std::string> values{
+  const std::map<std::string, std::string> service_values{
       {"job", std::string(job)},
       {"instance", r.scrape_target()},
       {"function_type", "live/counter"},
+      {"client", std::string(livez_client_name)},
       {"__rate_interval", "1m"},
       {"__interval", "1s"},
       {"__range", "1h"},
   };
+  // The local runtime's dashboard reads the runtime's target.
+  auto local_values = service_values;
+  local_values["job"] = local_job;
+  local_values["instance"] = r.local_target();
+  local_values["function_type"] = "live/flow";
   int checked = 0;
   for (const auto& entry : std::filesystem::directory_iterator(STATEFUN_TEST_DASHBOARDS)) {
     if (entry.path().extension() != ".json") {
       continue;
     }
+    const auto& values = entry.path().filename() == "statefun-local.json" ? local_values : service_values;
     const auto dashboard = nlohmann::json::parse(statefun::test::read_file(entry.path().string()));
     for (const auto& query : statefun::test::dashboard_queries(dashboard)) {
       const std::string expr = statefun::test::substitute(query.expr, values);
@@ -502,4 +591,44 @@ TEST_CASE("prometheus live: every query of the dashboards in docs/grafana evalua
     }
   }
   CHECK(checked > 10);
+}
+
+// Each flow: batch 1 starts it and sleeps; batch 2 (the sleep's delayed message) replays the
+// sleep and calls live/fetch; batch 3 (the reply) replays the sleep and the call, then ends.
+TEST_CASE("prometheus live: the durable flows, the coroutine function's outside call and the local runtime's routing are what the runtime did") {
+  auto& r = run();
+  auto& api = *r.api;
+  const auto at = [&](std::string_view name, std::string_view labels) { return api.value(series(name, labels), r.end); };
+  const std::string flow = "function_type=\"live/flow\"";
+  const std::string fetch = "function_type=\"live/fetch\"";
+  const std::string client = "client=\"" + std::string(livez_client_name) + "\"";
+  CHECK(at("statefun_durable_flows_started_total", flow) == traffic::flows);
+  CHECK(at("statefun_durable_flows_finished_total", flow) == traffic::flows);
+  CHECK(at("statefun_durable_steps_replayed_total", flow) == 3 * traffic::flows);
+  CHECK(at("statefun_durable_journal_read_bytes_total", flow) > 0);
+  CHECK(at("statefun_durable_journal_written_bytes_total", flow) > 0);
+  CHECK(at("statefun_durable_flows_started_total", fetch) == 0);
+  CHECK(at("statefun_function_invocations_total", fetch) == traffic::flows);
+  CHECK(at("statefun_function_suspended", fetch) == 0);  // every call came back
+  CHECK(at("statefun_client_calls_total", client + ",outcome=\"2xx\"") == traffic::flows);
+  CHECK(api.value("sum(" + series("statefun_client_calls_total", client) + ")", r.end) == traffic::flows);
+  CHECK(at("statefun_client_call_duration_seconds_count", client) == traffic::flows);
+  CHECK(at("statefun_client_retries_total", client) == 0);
+  CHECK(at("statefun_client_connections_opened_total", client) >= 1);
+
+  const auto local_at = [&](std::string_view name, std::string_view labels) {
+    return api.value(std::string(name) + "{job=\"" + std::string(local_job) + "\"" + (labels.empty() ? "" : ",") +
+                         std::string(labels) + "}",
+                     r.end);
+  };
+  CHECK(local_at("statefun_local_messages_routed_total", flow + ",kind=\"ingress\"") == traffic::flows);
+  CHECK(local_at("statefun_local_messages_routed_total", flow + ",kind=\"delayed\"") == traffic::flows);
+  CHECK(local_at("statefun_local_messages_routed_total", flow + ",kind=\"message\"") == traffic::flows);  // the replies
+  CHECK(local_at("statefun_local_messages_routed_total", fetch + ",kind=\"message\"") == traffic::flows);
+  CHECK(local_at("statefun_local_egress_records_total", "egress=\"live/out\"") == traffic::flows);
+  CHECK(local_at("statefun_local_snapshots_total", "") == 1);
+  CHECK(local_at("statefun_local_restores_total", "") == 1);
+  CHECK(local_at("statefun_local_delayed_messages", "") == 0);
+  CHECK(local_at("statefun_local_requests_in_flight", "") == 0);
+  CHECK(local_at("statefun_local_backlog_messages", flow) == 0);
 }
