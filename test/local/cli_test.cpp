@@ -871,7 +871,10 @@ TEST_CASE("bench's exposition reader names the line it cannot read") {
       {"x{\n", "line 1: expected a label name or '}'"},
       {"x{a=\"\\", "line 1: label a: the value has no closing quote"},
   };
-  for (const auto& [text, why] : cases) {
+  for (const auto& c : cases) {
+    // Not a structured binding: clang 14 does not let doctest's lambdas capture one.
+    const char* text = c.first;
+    const char* why = c.second;
     CAPTURE(text);
     CHECK_THROWS_WITH_AS(statefun_local::parse_exposition(text), why, std::invalid_argument);
   }
