@@ -7,9 +7,21 @@
 #include <statefun/config.hpp>  // until the umbrella header exists
 #endif
 
+#ifdef STATEFUN_CONSUME_TLS_LOCAL
+#include <statefun/asio/tls.hpp>
+#include <statefun/local/module_yaml.hpp>
+#endif
+
 #include <cstdio>
 
 int main() {
+#ifdef STATEFUN_CONSUME_TLS_LOCAL
+  // Calls into OpenSSL and yaml-cpp, so that their targets' link needs are proven too.
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  if (tls.native_handle() == nullptr || YAML::Load("kind: io.statefun.endpoints.v2/http")["kind"].as<std::string>().empty()) {
+    return 1;
+  }
+#endif
   std::printf("statefun %s\n", statefun::version_string);
   return 0;
 }
