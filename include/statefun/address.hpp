@@ -26,7 +26,9 @@ namespace statefun::inline v0 {
  * @endcode
  */
 struct address {
+  /// The function type (`namespace/name`).
   type_name type;
+  /// The instance id within the function type: any UTF-8 text, the key of its state.
   std::string id;
 
   /// @throws std::invalid_argument if `instance_id` is not valid UTF-8.
@@ -47,6 +49,7 @@ struct address {
     return text;
   }
 
+  /// Equal when the function type and the id are.
   friend bool operator==(const address&, const address&) = default;
 };
 

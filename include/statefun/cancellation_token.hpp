@@ -28,7 +28,9 @@ class cancellation_token {
     detail::require_utf8(token_, "the cancellation token");
   }
 
+  /// The token's text.
   [[nodiscard]] const std::string& str() const noexcept { return token_; }
+  /// Equal when the texts are.
   friend bool operator==(const cancellation_token&, const cancellation_token&) = default;
 
  private:

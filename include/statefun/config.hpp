@@ -8,8 +8,11 @@
 
 #include <version>
 
+/// The major version: a change breaks the API.
 #define STATEFUN_VERSION_MAJOR 0
+/// The minor version: additions (before 1.0, changes too).
 #define STATEFUN_VERSION_MINOR 1
+/// The patch version: fixes.
 #define STATEFUN_VERSION_PATCH 0
 
 /// `MAJOR * 10000 + MINOR * 100 + PATCH`, for `#if` comparisons.

@@ -94,18 +94,25 @@ using run_return_t = decltype(invoke_run(std::declval<Fn&>(), std::declval<const
 template <class R>
 class [[nodiscard]] durable_op {
  public:
+  /// Made by `durable_context`'s awaits: step `index` of `engine`'s journal.
   durable_op(detail::durable_engine& engine, std::uint32_t index) noexcept : engine_(&engine), index_(index) {}
 
+  /// True when the step has completed (so awaiting it does not suspend).
   bool await_ready() const noexcept { return engine_->step(index_).completed(); }
+  /// Parks the flow until the step completes (the invocation ends meanwhile).
   std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept { return engine_->park(); }
+  /// The step's value. @throws what the step failed with (see `durable_context::call`).
   R await_resume() const {
     engine_->consume();
     return take();
   }
 
   // What all() and first() use.
+  /// The step's index in the journal.
   [[nodiscard]] std::uint32_t step_index() const noexcept { return index_; }
+  /// The engine that runs the flow.
   [[nodiscard]] detail::durable_engine& engine() const noexcept { return *engine_; }
+  /// The completed step's value, without consuming a turn. @throws what the step failed with.
   R take() const {
     const detail::journal_step& s = engine_->step(index_);
     detail::throw_if_failed(s);
@@ -148,15 +155,19 @@ op_value_t<Op> take_value(const Op& op) {
 template <class... Ops>
 class [[nodiscard]] all_op {
  public:
+  /// Waits for all of `ops`.
   explicit all_op(Ops... ops) : ops_(std::move(ops)...) {}
 
+  /// True when every step has completed.
   bool await_ready() const noexcept {
     return std::apply([](const auto&... op) { return (op.await_ready() && ...); }, ops_);
   }
+  /// Parks the flow until every step has completed.
   std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
     const auto completed = std::apply([](const auto&... op) { return (std::uint32_t{op.await_ready()} + ...); }, ops_);
     return std::get<0>(ops_).engine().park(completed);
   }
+  /// Every step's value. @throws what the first failed step (in argument order) failed with.
   std::tuple<op_value_t<Ops>...> await_resume() const {
     std::apply([](const auto&... op) { (op.engine().consume(), ...); }, ops_);
     return std::apply([](const auto&... op) { return std::tuple<op_value_t<Ops>...>(detail::take_value(op)...); }, ops_);
@@ -171,14 +182,18 @@ class [[nodiscard]] all_op {
 template <class... Ops>
 class [[nodiscard]] first_op {
  public:
+  /// Waits for the first of `ops`.
   explicit first_op(Ops... ops) : ops_(std::move(ops)...) {}
 
+  /// True when any step has completed.
   bool await_ready() const noexcept {
     return std::apply([](const auto&... op) { return (op.await_ready() || ...); }, ops_);
   }
+  /// Parks the flow until a step completes.
   std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
     return std::get<0>(ops_).engine().park();
   }
+  /// The first completed step's value. @throws what that step failed with.
   std::variant<op_value_t<Ops>...> await_resume() const {
     const std::size_t winner = first_completed(std::index_sequence_for<Ops...>{});
     detail::durable_engine& engine = std::get<0>(ops_).engine();
@@ -276,24 +291,28 @@ class durable_context {
     }
   }
 
+  /// Sends `m` after `delay` (once: not again on replays). @throws std::invalid_argument as `context::send_after`.
   void send_after(std::chrono::milliseconds delay, const outgoing_message& m) {
     if (engine_->live()) {
       engine_->plain().send_after(delay, m);
     }
   }
 
+  /// Sends `m` after `delay`, cancellable with `token` (once). @throws std::invalid_argument as `context::send_after`.
   void send_after(std::chrono::milliseconds delay, const outgoing_message& m, const cancellation_token& token) {
     if (engine_->live()) {
       engine_->plain().send_after(delay, m, token);
     }
   }
 
+  /// Cancels the delayed message sent with `token`, if not yet delivered (once: not on replays).
   void cancel_delayed_message(const cancellation_token& token) {
     if (engine_->live()) {
       engine_->plain().cancel_delayed_message(token);
     }
   }
 
+  /// Sends a record to an egress (once: not again on replays).
   void send_egress(const egress_message& e) {
     if (engine_->live()) {
       engine_->plain().send_egress(e);
@@ -446,6 +465,7 @@ template <class Fn>
 concept durable_function = std::invocable<Fn&, durable_context&, const message&> &&
                            detail::run_result<std::invoke_result_t<Fn&, durable_context&, const message&>>::is_task;
 
+/// @cond STATEFUN_INTERNAL
 // --- The replay, which needs durable_context --------------------------------------------------
 
 inline task<bool> detail::durable_engine::replay() {
@@ -492,5 +512,6 @@ inline task<bool> detail::durable_engine::replay() {
   remember_first_values();
   co_return false;
 }
+/// @endcond
 
 }  // namespace statefun::inline v0

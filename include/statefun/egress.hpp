@@ -25,12 +25,15 @@ namespace statefun::inline v0 {
 /// A record ready for `context::send_egress`. It owns its data.
 class egress_message {
  public:
+  /// A record of an encoded value for the egress `egress`; the builders make these.
   egress_message(type_name egress, detail::encoded_value value)
       : egress_(std::move(egress)), value_(std::move(value)) {}
 
   /// The egress identifier (`namespace/name`) as bound in module.yaml.
   [[nodiscard]] const type_name& egress() const noexcept { return egress_; }
+  /// The record's type name (for Kafka and Kinesis, their protobuf record types).
   [[nodiscard]] std::string_view value_type() const noexcept { return value_.type(); }
+  /// The record's encoded bytes.
   [[nodiscard]] std::string_view value() const noexcept { return value_.bytes(); }
 
  private:
@@ -41,13 +44,19 @@ class egress_message {
 /// The first half of `egress_to(id).value(v)`: a record to any egress, as a typed value.
 class egress_builder {
  public:
+  /// Starts a record to the egress `egress`; `egress_to` is the usual way.
   explicit egress_builder(type_name egress) : egress_(std::move(egress)) {}
 
+  /**
+   * The record is `v`, encoded with its `statefun::type<V>`.
+   * @throws std::invalid_argument if `v` cannot be encoded (a string that is not UTF-8).
+   */
   template <detail::sendable V>
   [[nodiscard]] egress_message value(const V& v) && {
     return {std::move(egress_), detail::encoded_value::of(v)};
   }
 
+  /// The record is `bytes`, already encoded, under the type name `value_type`; sent unchanged.
   [[nodiscard]] egress_message raw_value(const type_name& value_type, std::string bytes) && {
     return {std::move(egress_), detail::encoded_value::raw(value_type, std::move(bytes))};
   }
@@ -127,6 +136,7 @@ inline void require_non_empty(std::string_view value, const char* what, const ty
  */
 class kafka_egress {
  public:
+  /// Starts a record to the Kafka egress `egress` (an `io.statefun.kafka.v1/egress` id).
   explicit kafka_egress(type_name egress) : egress_(std::move(egress)) {}
 
   /// @throws std::invalid_argument if `topic` is not valid UTF-8.
@@ -182,6 +192,7 @@ class kafka_egress {
  */
 class kinesis_egress {
  public:
+  /// Starts a record to the Kinesis egress `egress` (an `io.statefun.kinesis.v1/egress` id).
   explicit kinesis_egress(type_name egress) : egress_(std::move(egress)) {}
 
   /// @throws std::invalid_argument if `stream` is not valid UTF-8.

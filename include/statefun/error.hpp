@@ -77,6 +77,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 /// A failed request: the code, what it concerns, and the user's exception if one was thrown.
 struct error {
+  /// What went wrong.
   errc code{};
   /// What the code is about, e.g. the unknown function's type name or the exception's `what()`.
   std::string detail{};
@@ -96,6 +97,7 @@ struct error {
     return text;
   }
 
+  /// True when `a` has the code `b`: `if (result.error() == statefun::errc::unknown_function)`.
   friend bool operator==(const error& a, errc b) noexcept { return a.code == b; }
 };
 

@@ -183,6 +183,7 @@ class functions {
     return it == by_type_.end() ? nullptr : it->second.get();
   }
 
+  /// How many function types are bound.
   [[nodiscard]] std::size_t size() const noexcept { return by_type_.size(); }
 
   /**

@@ -46,21 +46,28 @@ constexpr std::string_view to_string(log_level level) noexcept {
  */
 class log_field {
  public:
+  /// Which of the values the field holds.
   enum class kind : std::uint8_t { text, integer, unsigned_integer };
 
+  /// A text field.
   constexpr log_field(std::string_view key, std::string_view text) noexcept
       : key_(key), text_(text), kind_(kind::text) {}
+  /// A text field.
   constexpr log_field(std::string_view key, const char* text) noexcept
       : log_field(key, std::string_view(text)) {}
+  /// A signed integer field.
   template <std::signed_integral T>
   constexpr log_field(std::string_view key, T value) noexcept
       : key_(key), signed_(value), kind_(kind::integer) {}
+  /// An unsigned integer field (not `bool`).
   template <std::unsigned_integral T>
     requires(!std::same_as<T, bool>)
   constexpr log_field(std::string_view key, T value) noexcept
       : key_(key), unsigned_(value), kind_(kind::unsigned_integer) {}
 
+  /// The field's name.
   [[nodiscard]] constexpr std::string_view key() const noexcept { return key_; }
+  /// Which value the field holds.
   [[nodiscard]] constexpr kind type() const noexcept { return kind_; }
   /// The value, when `type()` is `text`.
   [[nodiscard]] constexpr std::string_view text() const noexcept { return text_; }
@@ -79,6 +86,7 @@ class log_field {
 
 /// One log event, as a sink receives it. Everything in it is a view, valid during the call.
 struct log_event {
+  /// How severe.
   log_level level = log_level::info;
   /// What happened, a fixed dotted name: "request.failed", "request.refused"... (the table
   /// in docs/observability.md). Fixed by the code, never a client's text: collectors may index it.

@@ -174,6 +174,7 @@ inline void append_log_line(std::string& out, const log_event& event, log_format
  */
 class callback_log_sink final : public log_sink {
  public:
+  /// Calls `callback` with each event's line (without a newline).
   explicit callback_log_sink(std::function<void(std::string_view)> callback)
       : callback_(std::move(callback)) {}
 

@@ -26,6 +26,7 @@ namespace statefun::inline v0 {
 class message {
  public:
   constexpr message() noexcept = default;
+  /// A view of a value's type name and bytes; `has_value` false for a message without a value.
   constexpr message(std::string_view type_name, std::string_view value, bool has_value) noexcept
       : type_name_(type_name), value_(value), has_value_(has_value) {}
 

@@ -15,11 +15,15 @@ namespace statefun::inline v0 {
 /// A message ready to send with `context::send` or `context::send_after`. It owns its data.
 class outgoing_message {
  public:
+  /// A message of an encoded value to `target`; `message_to` is the usual way to make one.
   outgoing_message(address target, detail::encoded_value value)
       : target_(std::move(target)), value_(std::move(value)) {}
 
+  /// The receiving function's address.
   [[nodiscard]] const address& target() const noexcept { return target_; }
+  /// The value's type name.
   [[nodiscard]] std::string_view value_type() const noexcept { return value_.type(); }
+  /// The value's encoded bytes.
   [[nodiscard]] std::string_view value() const noexcept { return value_.bytes(); }
 
  private:

@@ -202,6 +202,7 @@ enum class client_outcome : std::uint8_t {
 
 /// One attempt of an `http_client` call, raised when it ends.
 struct client_attempt_event {
+  /// How the attempt ended.
   client_outcome outcome = client_outcome::response;
   /// The response's status code (`outcome == response`), else 0.
   int status = 0;

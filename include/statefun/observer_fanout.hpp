@@ -33,6 +33,7 @@ namespace statefun::inline v0 {
  */
 class observer_fanout final : public observer {
  public:
+  /// Forwards every event to each of `observers`, in order; each must outlive this.
   observer_fanout(std::initializer_list<observer*> observers) : observers_(observers) {}
 
   function_observer* function_type(const type_name& type) override {

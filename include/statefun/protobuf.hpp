@@ -27,10 +27,12 @@ concept protobuf_message =
 /// The value type of protobuf message `M`.
 template <protobuf_message M>
 struct protobuf_type {
+  /// `type.googleapis.com/` and the message's full name, as the other SDKs name protobuf values.
   static std::string_view name() {
     static const std::string name = "type.googleapis.com/" + std::string(M{}.GetTypeName());
     return name;
   }
+  /// Appends the serialised message. @throws std::invalid_argument if it cannot be serialised.
   static void encode(const M& message, std::string& out) {
     if (!message.AppendToString(&out)) {
       throw std::invalid_argument("statefun: cannot serialise " + std::string(name()) +

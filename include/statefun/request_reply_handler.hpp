@@ -52,6 +52,7 @@ class request_reply_handler {
   /// The response bytes (valid until the next request), or why there are none.
   using result = expected<std::string_view, error>;
 
+  /// A handler for the functions of `fns`, which must outlive it; it reports to `fns.observer()`.
   explicit request_reply_handler(const functions& fns) noexcept : functions_(&fns), observer_(fns.observer()) {}
 
   /**

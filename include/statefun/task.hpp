@@ -174,14 +174,18 @@ class task_awaiter {
 template <task_result T>
 class [[nodiscard]] task {
  public:
+  /// The coroutine promise (used by the compiler).
   using promise_type = detail::task_promise<T>;
+  /// What `co_await` on the task gives.
   using value_type = T;
 
   /// An empty task; awaiting it throws broken_promise.
   task() noexcept = default;
 
+  /// Takes over `other`'s coroutine; `other` becomes empty.
   task(task&& other) noexcept : coro_(std::exchange(other.coro_, {})) {}
 
+  /// Destroys this task's coroutine (if any) and takes over `other`'s; `other` becomes empty.
   task& operator=(task&& other) noexcept {
     if (this != &other) {
       destroy();

@@ -126,10 +126,13 @@ Unsigned read_fixed_wrapper(std::string_view bytes, std::string_view type_name) 
 /// `io.statefun.types/bool`: BooleanWrapper (`08 01` for true, no bytes for false).
 template <>
 struct type<bool> {
+  /// `io.statefun.types/bool`.
   static constexpr std::string_view name() noexcept { return "io.statefun.types/bool"; }
+  /// Appends the BooleanWrapper of `value` to `out`.
   static void encode(bool value, std::string& out) {
     detail::wire_writer(out, detail::bool_field_size(1, value)).bool_field(1, value);
   }
+  /// Reads a BooleanWrapper. @throws statefun::decode_error if the bytes are malformed.
   static bool decode(std::string_view bytes) {
     bool value = false;
     detail::read_wrapper(bytes, detail::wire_type::varint, name(),
@@ -141,10 +144,13 @@ struct type<bool> {
 /// `io.statefun.types/int`: IntWrapper, an `sfixed32` (`0d` + 4 bytes little-endian).
 template <>
 struct type<std::int32_t> {
+  /// `io.statefun.types/int`.
   static constexpr std::string_view name() noexcept { return "io.statefun.types/int"; }
+  /// Appends the IntWrapper of `value` to `out`.
   static void encode(std::int32_t value, std::string& out) {
     detail::write_fixed_wrapper(static_cast<std::uint32_t>(value), out);
   }
+  /// Reads an IntWrapper. @throws statefun::decode_error if the bytes are malformed.
   static std::int32_t decode(std::string_view bytes) {
     return static_cast<std::int32_t>(detail::read_fixed_wrapper<std::uint32_t>(bytes, name()));
   }
@@ -153,10 +159,13 @@ struct type<std::int32_t> {
 /// `io.statefun.types/long`: LongWrapper, an `sfixed64` (`09` + 8 bytes little-endian).
 template <>
 struct type<std::int64_t> {
+  /// `io.statefun.types/long`.
   static constexpr std::string_view name() noexcept { return "io.statefun.types/long"; }
+  /// Appends the LongWrapper of `value` to `out`.
   static void encode(std::int64_t value, std::string& out) {
     detail::write_fixed_wrapper(static_cast<std::uint64_t>(value), out);
   }
+  /// Reads a LongWrapper. @throws statefun::decode_error if the bytes are malformed.
   static std::int64_t decode(std::string_view bytes) {
     return static_cast<std::int64_t>(detail::read_fixed_wrapper<std::uint64_t>(bytes, name()));
   }
@@ -165,10 +174,13 @@ struct type<std::int64_t> {
 /// `io.statefun.types/float`: FloatWrapper (`0d` + IEEE-754 little-endian; -0.0 is kept).
 template <>
 struct type<float> {
+  /// `io.statefun.types/float`.
   static constexpr std::string_view name() noexcept { return "io.statefun.types/float"; }
+  /// Appends the FloatWrapper of `value` to `out`.
   static void encode(float value, std::string& out) {
     detail::write_fixed_wrapper(std::bit_cast<std::uint32_t>(value), out);
   }
+  /// Reads a FloatWrapper. @throws statefun::decode_error if the bytes are malformed.
   static float decode(std::string_view bytes) {
     return std::bit_cast<float>(detail::read_fixed_wrapper<std::uint32_t>(bytes, name()));
   }
@@ -177,10 +189,13 @@ struct type<float> {
 /// `io.statefun.types/double`: DoubleWrapper (`09` + IEEE-754 little-endian; -0.0 is kept).
 template <>
 struct type<double> {
+  /// `io.statefun.types/double`.
   static constexpr std::string_view name() noexcept { return "io.statefun.types/double"; }
+  /// Appends the DoubleWrapper of `value` to `out`.
   static void encode(double value, std::string& out) {
     detail::write_fixed_wrapper(std::bit_cast<std::uint64_t>(value), out);
   }
+  /// Reads a DoubleWrapper. @throws statefun::decode_error if the bytes are malformed.
   static double decode(std::string_view bytes) {
     return std::bit_cast<double>(detail::read_fixed_wrapper<std::uint64_t>(bytes, name()));
   }
@@ -193,6 +208,7 @@ struct type<double> {
 /// parsers refuse anything else).
 template <>
 struct type<std::string_view> {
+  /// `io.statefun.types/string`.
   static constexpr std::string_view name() noexcept { return "io.statefun.types/string"; }
   /// @throws std::invalid_argument if `value` is not valid UTF-8.
   static void encode(std::string_view value, std::string& out) {
@@ -215,10 +231,13 @@ struct type<std::string_view> {
 /// `io.statefun.types/string`: StringWrapper (`0a` + varint length + UTF-8).
 template <>
 struct type<std::string> {
+  /// `io.statefun.types/string`.
   static constexpr std::string_view name() noexcept { return "io.statefun.types/string"; }
+  /// Appends the StringWrapper of `value` to `out`. @throws std::invalid_argument if not UTF-8.
   static void encode(const std::string& value, std::string& out) {
     type<std::string_view>::encode(value, out);
   }
+  /// Reads a StringWrapper. @throws statefun::decode_error if malformed or not UTF-8.
   static std::string decode(std::string_view bytes) {
     return std::string(type<std::string_view>::decode(bytes));
   }

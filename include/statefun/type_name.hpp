@@ -51,6 +51,7 @@ class type_name {
     return {};
   }
 
+  /// True when `text` is a valid type name: what `check` would accept.
   [[nodiscard]] static constexpr bool is_valid(std::string_view text) noexcept {
     return problem(text).empty();
   }
@@ -69,7 +70,9 @@ class type_name {
    *         or is not valid UTF-8.
    */
   type_name(std::string_view text) : text_(text), slash_(text.rfind('/')) { check(text); }
+  /// As `type_name(std::string_view)`. @throws std::invalid_argument as that does.
   type_name(const char* text) : type_name(std::string_view(text)) {}
+  /// As `type_name(std::string_view)`. @throws std::invalid_argument as that does.
   type_name(const std::string& text) : type_name(std::string_view(text)) {}
 
   /// @throws std::invalid_argument if either part is empty, holds a `/` or is not UTF-8.
@@ -92,26 +95,34 @@ class type_name {
     return true;
   }
 
+  /// The part before the `/`.
   [[nodiscard]] std::string_view namespace_name() const noexcept {
     return std::string_view(text_).substr(0, slash_);
   }
+  /// The part after the `/`.
   [[nodiscard]] std::string_view name() const noexcept {
     return std::string_view(text_).substr(slash_ + 1);
   }
   /// The whole `namespace/name`.
   [[nodiscard]] const std::string& str() const noexcept { return text_; }
+  /// The whole `namespace/name`.
   operator std::string_view() const noexcept { return text_; }
 
+  /// Equal when the texts are.
   friend bool operator==(const type_name& a, const type_name& b) noexcept {
     return a.text_ == b.text_;
   }
+  /// Orders by text, so type names can key a `std::map`.
   friend auto operator<=>(const type_name& a, const type_name& b) noexcept {
     return a.text_ <=> b.text_;
   }
   // One overload per string kind, so that comparing with any of them is unambiguous and never
   // constructs (and so never validates) a type_name from the other side.
+  /// Compares with the text `b` without validating it.
   friend bool operator==(const type_name& a, std::string_view b) noexcept { return a.text_ == b; }
+  /// Compares with the text `b` without validating it.
   friend bool operator==(const type_name& a, const char* b) noexcept { return a.text_ == b; }
+  /// Compares with the text `b` without validating it.
   friend bool operator==(const type_name& a, const std::string& b) noexcept { return a.text_ == b; }
 
  private:
@@ -129,7 +140,9 @@ class type_name {
 }  // namespace statefun::inline v0
 
 template <>
+/// Hashes a type name like its text, so type names can key a `std::unordered_map`.
 struct std::hash<statefun::type_name> {
+  /// The hash of `t.str()`.
   std::size_t operator()(const statefun::type_name& t) const noexcept {
     return std::hash<std::string_view>{}(t.str());
   }

@@ -39,14 +39,18 @@ namespace statefun::inline v0::asio {
 
 /// A request to send: the client adds `Host` (unless given) and `Content-Length`.
 struct http_request {
+  /// The request method.
   std::string method = "GET";
   std::string target = "/";  ///< origin-form: path and query
+  /// Header fields to send, in this order.
   std::vector<std::pair<std::string, std::string>> headers;
+  /// The body (sent with a `Content-Length`).
   std::string body;
 };
 
 /// A final (non-1xx) response, body read in full.
 struct http_response {
+  /// The status code.
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  ///< in the order received
   std::string body;                                          ///< de-chunked
@@ -70,6 +74,7 @@ struct call_options {
   int retries = 0;
   /// Wait before the first retry; each later wait doubles, up to `max_backoff`.
   std::chrono::milliseconds backoff{20};
+  /// The longest wait between two attempts.
   std::chrono::milliseconds max_backoff{1000};
   /// Retry 5xx responses too (the last one is returned when retries run out).
   bool retry_on_5xx = true;
@@ -177,7 +182,10 @@ class http_client {
    *                                                                .client_key = "/etc/fn/client.key"}));
    * @endcode
    *
+   * @param executor As above.
+   * @param base_url As above, `https://` included.
    * @param connector How to speak TLS: `statefun::asio::tls_client(options)`.
+   * @param max_idle_connections As above.
    * @throws std::invalid_argument For a malformed URL, or an `https://` URL with an empty
    *         connector.
    */

@@ -27,6 +27,7 @@ namespace statefun::inline v0::asio {
  * @endcode
  */
 struct server_options {
+  /// The unit of the time limits below.
   using duration = std::chrono::steady_clock::duration;
 
   /// A TCP listener on every interface (IPv6 and IPv4) at this port, if set. More listeners:

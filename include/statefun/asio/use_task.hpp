@@ -224,6 +224,7 @@ template <class Result, class... Args>
 class async_result<statefun::asio::use_task_t, Result(Args...)> {
  public:
   template <class Initiation, class... InitArgs>
+  /// Starts nothing yet: returns the awaiter that starts the operation when awaited.
   static auto initiate(Initiation&& initiation, statefun::asio::use_task_t, InitArgs&&... args) {
     using operation = statefun::asio::detail::awaitable_operation<
         std::decay_t<Initiation>, std::tuple<std::decay_t<InitArgs>...>, std::decay_t<Args>...>;

@@ -25,42 +25,63 @@ enum class expire_mode : std::int32_t { none = 0, after_write = 1, after_invoke 
 
 /// `PersistedValueMutation`.
 struct mutation_view {
+  /// `mutation_type`: delete or modify.
   mutation_type type = mutation_type::remove;
+  /// `state_name`.
   std::string_view state_name;
+  /// `state_value`: the new value (for `modify`).
   typed_value_view value;
+  /// Field-wise equality.
   friend bool operator==(const mutation_view&, const mutation_view&) = default;
 };
 
 /// `FromFunction.Invocation`: a message to send now.
 struct message_view {
+  /// `target`: the receiver.
   address_view target;
+  /// `argument`: the message.
   typed_value_view argument;
+  /// Field-wise equality.
   friend bool operator==(const message_view&, const message_view&) = default;
 };
 
 /// `DelayedInvocation`: a message to send later, or the cancellation of one.
 struct delayed_view {
+  /// `is_cancellation_request`: cancel the message with `cancellation_token` instead.
   bool is_cancellation = false;
+  /// `delay_in_ms`.
   std::int64_t delay_ms = 0;
+  /// `target`: the receiver (not set for a cancellation).
   address_view target;
+  /// `argument`: the message (not set for a cancellation).
   typed_value_view argument;
+  /// `cancellation_token`; empty for none.
   std::string_view cancellation_token;
+  /// Field-wise equality.
   friend bool operator==(const delayed_view&, const delayed_view&) = default;
 };
 
 /// `EgressMessage`.
 struct egress_view {
+  /// `egress_namespace`: the egress id's namespace.
   std::string_view egress_namespace;
+  /// `egress_type`: the egress id's name.
   std::string_view egress_type;
+  /// `argument`: the record.
   typed_value_view argument;
+  /// Field-wise equality.
   friend bool operator==(const egress_view&, const egress_view&) = default;
 };
 
 /// `PersistedValueSpec`: a state the function declares and the request lacked.
 struct missing_value_view {
+  /// `state_name`.
   std::string_view state_name;
+  /// `type_typename`.
   std::string_view type_name;
+  /// `expiration_spec.mode`.
   expire_mode mode = expire_mode::none;
+  /// `expiration_spec.expire_after_millis`.
   std::int64_t expire_after_ms = 0;
   /// The `expiration_spec` field is there even though `mode` is `none`: the Python and Go SDKs
   /// write an empty spec where Java and JS leave it out. Kept so that tools can write back the
@@ -83,6 +104,7 @@ struct missing_value_view {
  */
 class from_function_writer {
  public:
+  /// Forgets every effect added (keeps the buffers' capacity).
   void clear() noexcept {
     mutations_.clear();
     messages_.clear();
@@ -90,10 +112,12 @@ class from_function_writer {
     egresses_.clear();
   }
 
+  /// True when no effect has been added since construction or `clear()`.
   [[nodiscard]] bool empty() const noexcept {
     return mutations_.empty() && messages_.empty() && delayed_.empty() && egresses_.empty();
   }
 
+  /// Adds a state mutation (`state_mutations`), in call order.
   void add_mutation(const mutation_view& m) {
     namespace f = detail::fields::mutation;
     const bool modify = m.type == mutation_type::modify;
@@ -110,6 +134,7 @@ class from_function_writer {
     }
   }
 
+  /// Adds a message to send now (`outgoing_messages`), in call order.
   void add_message(const message_view& m) {
     namespace f = detail::fields::outgoing;
     const std::size_t size = wire::field_size(f::target, m.target) + wire::field_size(f::argument, m.argument);
@@ -139,6 +164,7 @@ class from_function_writer {
     w.string_field(f::cancellation_token, d.cancellation_token);
   }
 
+  /// Adds an egress record (`outgoing_egresses`), in call order.
   void add_egress(const egress_view& e) {
     namespace f = detail::fields::egress;
     const std::size_t size = detail::string_field_size(f::egress_namespace, e.egress_namespace.size()) +
@@ -219,12 +245,18 @@ class from_function_writer {
 struct from_function_view {
   /// True for `incomplete_invocation_context`; then only `missing_values` is filled.
   bool incomplete = false;
+  /// `state_mutations`, in order.
   std::vector<mutation_view> mutations;
+  /// `outgoing_messages`, in order.
   std::vector<message_view> messages;
+  /// `delayed_invocations` (sends and cancellations), in order.
   std::vector<delayed_view> delayed;
+  /// `outgoing_egresses`, in order.
   std::vector<egress_view> egresses;
+  /// `incomplete_invocation_context.missing_values`.
   std::vector<missing_value_view> missing_values;
 
+  /// Decodes `bytes` (which must outlive this view) in place of the current contents.
   [[nodiscard]] decode_result decode(std::string_view bytes) {
     incomplete = false;
     clear_effects();
@@ -270,6 +302,7 @@ struct from_function_view {
     requires std::same_as<S, std::string>
   decode_result decode(S&&) = delete;
 
+  /// Field-wise equality.
   friend bool operator==(const from_function_view&, const from_function_view&) = default;
 
  private:

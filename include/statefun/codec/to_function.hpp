@@ -17,13 +17,16 @@ namespace statefun::inline v0::codec {
 
 /// `ToFunction.PersistedValue`: one registered state and, if it holds one, its value.
 struct state_view {
+  /// `state_name`.
   std::string_view name;
   /// False when the runtime left `state_value` out (the state holds no value).
   bool has_state_value = false;
+  /// `state_value`, when `has_state_value`.
   typed_value_view value;
 
   /// True when the state holds a value: `state_value` is there with `has_value` set.
   [[nodiscard]] bool holds_value() const noexcept { return has_state_value && value.has_value; }
+  /// Field-wise equality.
   friend bool operator==(const state_view&, const state_view&) = default;
 };
 
@@ -31,8 +34,10 @@ struct state_view {
 struct invocation_view {
   /// Absent for messages from an ingress (an all-empty caller is treated as absent).
   std::optional<address_view> caller;
+  /// `argument`: the message.
   typed_value_view argument;
 
+  /// Field-wise equality.
   friend bool operator==(const invocation_view&, const invocation_view&) = default;
 };
 
@@ -43,8 +48,11 @@ struct invocation_view {
  * after request without allocating.
  */
 struct invocation_batch_view {
+  /// `target`: the address the batch is for.
   address_view target;
+  /// `state`: every state registered for the function type.
   std::vector<state_view> states;
+  /// `invocations`, in the order they are to run.
   std::vector<invocation_view> invocations;
 
   /**
@@ -120,6 +128,7 @@ struct invocation_batch_view {
     requires std::same_as<S, std::string>
   decode_result decode(S&&) = delete;
 
+  /// Field-wise equality.
   friend bool operator==(const invocation_batch_view&, const invocation_batch_view&) = default;
 
  private:

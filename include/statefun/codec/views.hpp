@@ -20,33 +20,44 @@ namespace statefun::inline v0::codec {
 
 /// `Address{namespace, type, id}`.
 struct address_view {
+  /// `namespace`.
   std::string_view namespace_name;
+  /// `type`: the function type's name within the namespace.
   std::string_view type;
+  /// `id`.
   std::string_view id;
 
   /// Absent and all-empty addresses mean the same: nobody.
   [[nodiscard]] bool empty() const noexcept {
     return namespace_name.empty() && type.empty() && id.empty();
   }
+  /// Field-wise equality.
   friend bool operator==(const address_view&, const address_view&) = default;
 };
 
 /// `TypedValue{typename, has_value, value}`.
 struct typed_value_view {
+  /// `typename`.
   std::string_view type_name;
+  /// `has_value`: false for a value that is absent (not the same as empty bytes).
   bool has_value = false;
+  /// `value`: the encoded bytes.
   std::string_view value;
 
+  /// Field-wise equality.
   friend bool operator==(const typed_value_view&, const typed_value_view&) = default;
 };
 
 /// The outcome of decoding: success, or the first problem and the byte offset it was found at.
 struct decode_result {
+  /// What failed; `errc{}` on success.
   errc code{};
+  /// The byte offset in the input where the problem was found.
   std::size_t offset = 0;
   /// The field concerned, when known (a string that is not UTF-8), e.g. "target.id".
   const char* field = nullptr;
 
+  /// True on success.
   explicit operator bool() const noexcept { return code == errc{}; }
 
   /// The same failure as a `statefun::error` (only meaningful when decoding failed).
@@ -61,6 +72,7 @@ namespace wire {
 /// Finds the first of several strings (views into `bytes`) that is not UTF-8.
 class utf8_check {
  public:
+  /// Checks strings that are views into `bytes` (the offsets are reported relative to it).
   explicit utf8_check(std::string_view bytes) noexcept : bytes_(bytes) {}
 
   /// Checks `text`, the field `field`, unless an earlier one failed. @return still valid.
@@ -73,6 +85,7 @@ class utf8_check {
     return result_.field == nullptr;
   }
 
+  /// Success, or the first invalid string: its field and the offset of its first bad byte.
   [[nodiscard]] const decode_result& result() const noexcept { return result_; }
 
  private:
@@ -235,6 +248,7 @@ bool read_message(detail::wire_reader& parent, const detail::wire_field& at, Vie
          read_payload(parent, payload, out);
 }
 
+/// The encoded size of `a`'s fields (without a tag or length prefix).
 [[nodiscard]] inline std::size_t size(const address_view& a) noexcept {
   namespace f = detail::fields::address;
   return detail::string_field_size(f::namespace_name, a.namespace_name.size()) +
@@ -242,6 +256,7 @@ bool read_message(detail::wire_reader& parent, const detail::wire_field& at, Vie
          detail::string_field_size(f::id, a.id.size());
 }
 
+/// The encoded size of `v`'s fields (without a tag or length prefix).
 [[nodiscard]] inline std::size_t size(const typed_value_view& v) noexcept {
   namespace f = detail::fields::typed_value;
   return detail::string_field_size(f::type_name, v.type_name.size()) +

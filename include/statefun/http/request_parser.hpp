@@ -48,6 +48,7 @@ namespace statefun::inline v0::http {
  */
 class request_parser : public detail::http1::message_parser {
  public:
+  /// A parser that refuses what exceeds `limits`.
   explicit request_parser(parser_limits limits = {}) : message_parser(limits, detail::http1::framing::none) {}
 
   /**

@@ -43,6 +43,7 @@ namespace statefun::inline v0::http {
  */
 class response_parser : public detail::http1::message_parser {
  public:
+  /// A parser that refuses what exceeds `limits`.
   explicit response_parser(parser_limits limits = {}) : message_parser(limits, detail::http1::framing::close) {}
 
   /// This response answers a HEAD request: it has no body whatever its fields say. Set it before

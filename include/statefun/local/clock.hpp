@@ -20,7 +20,9 @@ namespace statefun::inline v0::local {
  */
 class clock {
  public:
+  /// The steady clock's duration.
   using duration = std::chrono::steady_clock::duration;
+  /// A point on the steady clock's time line (virtual time too).
   using time_point = std::chrono::steady_clock::time_point;
 
   /// Follows the steady clock.
@@ -28,8 +30,10 @@ class clock {
   /// Stands still at an arbitrary start until advanced.
   [[nodiscard]] static clock virtual_time() noexcept { return clock(true); }
 
+  /// True for `virtual_time()`.
   [[nodiscard]] bool is_virtual() const noexcept { return virtual_; }
 
+  /// The current time: the steady clock's, or where a virtual clock was advanced to.
   [[nodiscard]] time_point now() const noexcept { return virtual_ ? now_ : std::chrono::steady_clock::now(); }
 
   /**

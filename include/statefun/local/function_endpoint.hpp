@@ -33,6 +33,7 @@ class reply_sink {
  */
 class reply_to {
  public:
+  /// Made by the runtime for each request.
   reply_to(detail::reply_sink& sink, std::uint64_t ticket) noexcept : sink_(&sink), ticket_(ticket) {}
 
   /// The function answered: `from_function` holds a serialised `FromFunction`.

@@ -34,6 +34,7 @@ struct tls_client_settings {
   std::string client_key{};           ///< PKCS#8 PEM private key (with `client_cert`)
   std::string client_key_password{};  ///< a file holding the key's password
 
+  /// True when no setting is given.
   [[nodiscard]] bool empty() const noexcept {
     return trust_cacerts.empty() && client_cert.empty() && client_key.empty() && client_key_password.empty();
   }
@@ -47,6 +48,7 @@ struct endpoint_spec {
   std::string url_path_template{};
   /// Backlog length at which an address asks for backpressure; <= 0 disables it. Not a batch size.
   int max_num_batch_requests = 1000;
+  /// `transport.type`: async (Netty) unless okhttp is named; v1 endpoints are always okhttp.
   transport_kind transport = transport_kind::async;
 
   /// Total budget of one request, all attempts and backoffs included (async 2 min, okhttp 1 min).
@@ -55,12 +57,16 @@ struct endpoint_spec {
   std::chrono::milliseconds connect{std::chrono::seconds{20}};
   /// okhttp only: socket read and write inactivity.
   std::chrono::milliseconds read{std::chrono::seconds{10}};
+  /// okhttp only: socket write inactivity.
   std::chrono::milliseconds write{std::chrono::seconds{10}};
 
   /// async only: connection lifetime (0: unlimited), pool size, largest response accepted.
   std::chrono::milliseconds pool_ttl{std::chrono::seconds{15}};
+  /// async only: the most connections the pool opens.
   std::size_t pool_size = 1024;
+  /// async only: the largest response accepted, in bytes.
   std::size_t payload_max_bytes = 32 * 1024 * 1024;
+  /// async only: `https://` settings.
   tls_client_settings tls{};
 
   /// Where it was defined, for error messages ("module.yaml, document 2"); may be empty.
@@ -74,11 +80,13 @@ enum class delivery_semantic {
   none,           ///< like at_least_once, with no promise at all
 };
 
+/// The ingress kinds the local runtime emulates.
 enum class ingress_kind {
   kafka,    ///< `io.statefun.kafka.v1/ingress`
   kinesis,  ///< `io.statefun.kinesis.v1/ingress`
 };
 
+/// The egress kinds the local runtime emulates.
 enum class egress_kind {
   kafka,    ///< `io.statefun.kafka.v1/egress`: values must be `KafkaProducerRecord`s
   kinesis,  ///< `io.statefun.kinesis.v1/egress`: values must be `KinesisEgressRecord`s
@@ -94,9 +102,12 @@ struct ingress_route {
 
 /// An ingress, emulated by an in-memory topic per route: each record's key becomes the function id.
 struct ingress_spec {
+  /// Kafka or Kinesis.
   ingress_kind kind = ingress_kind::kafka;
   std::string id{};  ///< `namespace/name`
+  /// The topics or streams it reads.
   std::vector<ingress_route> routes{};
+  /// Where it was defined, for error messages; may be empty.
   std::string source{};
 };
 
@@ -136,16 +147,22 @@ inline const ingress_route& route_of(const ingress_spec& ingress, std::string_vi
 
 /// An egress, emulated in memory.
 struct egress_spec {
+  /// Which records it accepts.
   egress_kind kind = egress_kind::kafka;
   std::string id{};  ///< `namespace/name`
+  /// When its records become visible (Kafka's `deliverySemantic`).
   delivery_semantic semantic = delivery_semantic::at_least_once;
+  /// Where it was defined, for error messages; may be empty.
   std::string source{};
 };
 
 /// What a `module.yaml` holds (one or several files appended together).
 struct module {
+  /// The endpoints, in file order.
   std::vector<endpoint_spec> endpoints{};
+  /// The ingresses.
   std::vector<ingress_spec> ingresses{};
+  /// The egresses.
   std::vector<egress_spec> egresses{};
   /// Fields the real runtime ignores (so do we) but that look like mistakes, e.g. a misspelt key.
   std::vector<std::string> warnings{};

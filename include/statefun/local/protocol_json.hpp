@@ -724,6 +724,7 @@ inline std::int64_t read_int64(const json_input& in) {
  * `"value"` of a type that is neither built in nor an egress record is written as compact JSON.
  * `has_value` is true unless given; without `value`, `text` or `base64` it must be given.
  *
+ * @param value The JSON object.
  * @param path How error messages name `value` (for example `invocation.invocations[0].argument`).
  * @throws std::invalid_argument naming the path of the offending field.
  */

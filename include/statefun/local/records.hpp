@@ -16,8 +16,11 @@ namespace statefun::inline v0::local {
 
 /// A `TypedValue` that owns its bytes.
 struct typed_value {
+  /// The type name.
   std::string type{};
+  /// The encoded bytes.
   std::string value{};
+  /// False for an absent value.
   bool has_value = true;
 
   /// `v` encoded as its StateFun type.
@@ -47,23 +50,31 @@ struct typed_value {
     return statefun::type<T>::decode(value);
   }
 
+  /// Field-wise equality.
   friend bool operator==(const typed_value&, const typed_value&) = default;
 };
 
 /// A `KafkaProducerRecord`, as a Kafka egress writes it to its topic.
 struct kafka_record {
+  /// The Kafka topic.
   std::string topic{};
   std::optional<std::string> key{};  ///< absent for a keyless record (an empty key on the wire)
+  /// The record's value bytes.
   std::string value{};
+  /// Field-wise equality.
   friend bool operator==(const kafka_record&, const kafka_record&) = default;
 };
 
 /// A `KinesisEgressRecord`, as a Kinesis egress writes it to its stream.
 struct kinesis_record {
+  /// The Kinesis stream.
   std::string stream{};
+  /// The partition key.
   std::string partition_key{};
+  /// The record's value bytes.
   std::string value{};
   std::string explicit_hash_key{};  ///< empty: not set
+  /// Field-wise equality.
   friend bool operator==(const kinesis_record&, const kinesis_record&) = default;
 };
 

@@ -69,11 +69,13 @@ enum class delayed_message_scope {
   sender_address,
 };
 
+/// How a `runtime` behaves; every field has the real runtime's default.
 struct runtime_options {
   /// Processing time: real by default; `clock::virtual_time()` for tests.
   local::clock clock = local::clock::real();
   /// `statefun.async.max-per-task`: input pauses while this many requests are in flight.
   std::size_t max_async_operations = 32768;
+  /// Under which key delayed messages and their tokens are filed: the sender's id, as the real runtime.
   delayed_message_scope delayed_scope = delayed_message_scope::sender_id;
   /// Deliver messages from different senders in a random (seeded) interleaving, keeping each
   /// target's order, so that tests cannot come to rely on an order StateFun does not promise.
@@ -96,13 +98,17 @@ struct runtime_stats {
   std::uint64_t requests = 0;     ///< requests sent (handshake retries and replays included)
   std::uint64_t invocations = 0;  ///< invocations in those requests
   std::uint64_t handshakes = 0;   ///< missing-state answers
+  /// delayed messages scheduled
   std::uint64_t delayed_scheduled = 0;
   std::uint64_t delayed_cancelled = 0;  ///< cancellations that found their message
+  /// delayed messages delivered
   std::uint64_t delayed_fired = 0;
   std::uint64_t ingress_records = 0;  ///< read from inputs (again after a restore rewinds them)
   std::uint64_t egress_records = 0;  ///< published (exactly-once ones when committed)
+  /// snapshots restored
   std::uint64_t restores = 0;
   std::uint64_t replayed_batches = 0;  ///< batches in flight at a snapshot, sent again by `restore`
+  /// the most invocations in one request
   std::size_t largest_batch = 0;
 };
 
@@ -110,6 +116,7 @@ struct runtime_stats {
 class snapshot {
  public:
   snapshot() = default;
+  /// False for a default-constructed snapshot (nothing to restore).
   [[nodiscard]] explicit operator bool() const noexcept { return state_ != nullptr; }
 
  private:
@@ -138,6 +145,7 @@ class snapshot {
  */
 class runtime final : private detail::reply_sink {
  public:
+  /// A runtime with nothing bound yet; add a module, `serve` or `bind` functions.
   explicit runtime(runtime_options options = {})
       : options_(std::move(options)), timer_(io_) {
     if (options_.shuffle_seed) {
@@ -286,6 +294,7 @@ class runtime final : private detail::reply_sink {
     direct_input_.push_back(std::move(e));
   }
 
+  /// Sends `value`, encoded as its StateFun type, to `target` with no caller.
   template <typed V>
   void send(const address& target, const V& value) {
     send(target, typed_value::of(value));
@@ -469,8 +478,11 @@ class runtime final : private detail::reply_sink {
     return statefun::type<T>::decode(*bytes);
   }
 
+  /// The runtime's processing time.
   [[nodiscard]] clock::time_point now() const noexcept { return clock_.now(); }
+  /// What the runtime has done so far.
   [[nodiscard]] const runtime_stats& stats() const noexcept { return stats_; }
+  /// Delayed messages scheduled and not yet delivered or cancelled.
   [[nodiscard]] std::size_t pending_delayed_messages() const noexcept { return state_.delayed.size(); }
   /// Requests sent and not yet applied (answers that came in but wait their turn included).
   [[nodiscard]] std::size_t requests_in_flight() const noexcept { return in_flight_count_; }
