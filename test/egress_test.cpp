@@ -52,7 +52,7 @@ std::string kafka_value_bytes(const V& value) {
 
 }  // namespace
 
-// Expected records below are the messenger case of vectors/vectors.md, unless said otherwise.
+// Expected records below are the messenger case of test/data/vectors.md, unless said otherwise.
 
 TEST_CASE("the record type names are exactly the ones the runtime's egresses compare with") {
   CHECK(kafka_egress::record_type == kafka_record_type);
@@ -158,7 +158,7 @@ TEST_CASE(
 TEST_CASE("a Kafka record with a JSON value carries the JSON text") {
   const auto m = kafka_egress{"vec/kafka"}.topic("typed").value(user{"cy", 1});
   CHECK(m.value_type() == kafka_record_type);
-  // "\022" LEN json "\032\005typed": the JSON text is compared as JSON (PROTOCOL.md).
+  // "\022" LEN json "\032\005typed": the JSON text is compared as JSON.
   const std::string_view bytes = m.value();
   REQUIRE(bytes.size() > 9);
   CHECK(bytes[0] == '\022');

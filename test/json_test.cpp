@@ -59,7 +59,7 @@ TEST_CASE("a JSON type encodes as UTF-8 JSON text") {
 }
 
 TEST_CASE("a JSON type decodes the text another SDK wrote") {
-  // vectors.md, types-write: the reference SDK's spacing and key order.
+  // test/data/vectors.md, types-write: the reference SDK's spacing and key order.
   CHECK(decode<user>(R"({"name": "ann", "credit": 12})") == user{"ann", 12});
   CHECK(decode<user>(R"({"credit":3,"name":"bo"})") == user{"bo", 3});
   CHECK(decode<user>(" \n{ \"name\" : \"di\" , \"credit\" : 0 }\n ") == user{"di", 0});
@@ -181,7 +181,7 @@ TEST_CASE("nlohmann::json itself can be a JSON type, for schemaless values") {
 }
 
 TEST_CASE("a JSON type declared with an invalid type name is refused when its name is first used") {
-  // The runtime splits at '/' and fails the job on more than two parts (PROTOCOL.md).
+  // The runtime splits at '/' and fails the job on more than two parts (docs/runtime_rules.md §2.1).
   try {
     (void)statefun::type_name_of<badly_named>();
     FAIL("no exception");

@@ -33,7 +33,7 @@ concept value_on_lvalue = requires(Builder& b) {
 // A builder is used once: value() consumes it.
 static_assert(!value_on_lvalue<statefun::message_builder>);
 
-// Expected bytes below are the messenger case of vectors/vectors.md.
+// Expected bytes below are the messenger case of test/data/vectors.md.
 
 TEST_CASE("message_to(target).value(v) addresses the target") {
   const auto m = message_to({"vec/counter", "x"}).value("hi");

@@ -14,7 +14,7 @@ using statefun_test::contains;
 
 namespace {
 
-// Payloads written out from vectors/vectors.md.
+// Payloads written out from test/data/vectors.md.
 constexpr auto int_42 = "\r*\000\000\000"sv;
 constexpr auto string_hello = "\n\005hello"sv;
 

@@ -12,8 +12,8 @@
 #include "support/doctest.hpp"
 #include "support/values.hpp"
 
-// Expected bytes are written out by hand from PROTOCOL.md ("built-in value types") and
-// vectors/vectors.md, never produced by the code under test.
+// Expected bytes are written out by hand from docs/types.md ("Built in") and
+// test/data/vectors.md, never produced by the code under test.
 
 using namespace std::string_view_literals;
 
@@ -110,10 +110,10 @@ TEST_CASE("a bool decodes any valid encoding of its field") {
 
 TEST_CASE("an int32 is an IntWrapper holding an sfixed32: 0d and four bytes little-endian") {
   CHECK(encode(std::int32_t{1}) == hex("0d 01 00 00 00"));
-  CHECK(encode(std::int32_t{42}) == "\r*\000\000\000"sv);     // vectors.md, messenger
-  CHECK(encode(std::int32_t{-7}) == "\r\371\377\377\377"sv);  // vectors.md, types-write
+  CHECK(encode(std::int32_t{42}) == "\r*\000\000\000"sv);     // test/data/vectors.md, messenger
+  CHECK(encode(std::int32_t{-7}) == "\r\371\377\377\377"sv);  // test/data/vectors.md, types-write
   CHECK(encode(std::int32_t{258}) == hex("0d 02 01 00 00"));
-  CHECK(decode<std::int32_t>("\r)\000\000\000"sv) == 41);  // vectors.md, counter-existing
+  CHECK(decode<std::int32_t>("\r)\000\000\000"sv) == 41);  // test/data/vectors.md, counter-existing
 }
 
 TEST_CASE("an int32 of zero encodes as no bytes, and no bytes decode as zero") {
@@ -145,7 +145,7 @@ TEST_CASE("an int32 of -1 is four 0xff bytes, not a ten-byte varint") {
 
 TEST_CASE("an int64 is a LongWrapper holding an sfixed64: 09 and eight bytes little-endian") {
   CHECK(encode(std::int64_t{1}) == hex("09 01 00 00 00 00 00 00 00"));
-  // vectors.md, types-write: 2^40 + 3.
+  // test/data/vectors.md, types-write: 2^40 + 3.
   CHECK(encode(std::int64_t{(std::int64_t{1} << 40) + 3}) ==
         "\t\003\000\000\000\000\001\000\000"sv);
   CHECK(encode(std::int64_t{-1}) == hex("09 ff ff ff ff ff ff ff ff"));
@@ -171,7 +171,7 @@ TEST_CASE("an int64 of INT64_MIN and INT64_MAX round-trips through its wrapper e
 // --- float -----------------------------------------------------------------------------------
 
 TEST_CASE("a float is a FloatWrapper: 0d and the IEEE-754 bits little-endian") {
-  CHECK(encode(1.5f) == "\r\000\000\300?"sv);  // vectors.md, types-write
+  CHECK(encode(1.5f) == "\r\000\000\300?"sv);  // test/data/vectors.md, types-write
   CHECK(encode(-2.0f) == hex("0d 00 00 00 c0"));
   CHECK(decode<float>(hex("0d 00 00 c0 3f")) == 1.5f);
   CHECK(encode(std::numeric_limits<float>::max()) == hex("0d ff ff 7f 7f"));
@@ -234,7 +234,7 @@ TEST_CASE("float denormals round-trip exactly") {
 // --- double ----------------------------------------------------------------------------------
 
 TEST_CASE("a double is a DoubleWrapper: 09 and the IEEE-754 bits little-endian") {
-  CHECK(encode(-0.25) == "\t\000\000\000\000\000\000\320\277"sv);  // vectors.md, types-write
+  CHECK(encode(-0.25) == "\t\000\000\000\000\000\000\320\277"sv);  // test/data/vectors.md, types-write
   CHECK(encode(2.5) == hex("09 00 00 00 00 00 00 04 40"));
   CHECK(encode(1.0) == hex("09 00 00 00 00 00 00 f0 3f"));
   CHECK(decode<double>(hex("09 00 00 00 00 00 00 04 40")) == 2.5);
@@ -282,7 +282,7 @@ TEST_CASE("double denormals round-trip exactly") {
 }
 
 TEST_CASE("int and float share tag 0d, long and double share 09: the bytes alone do not tell") {
-  // PROTOCOL.md: only the type name tells them apart, so each decodes the other's bytes.
+  // docs/types.md: only the type name tells them apart, so each decodes the other's bytes.
   CHECK(decode<float>(hex("0d 00 00 c0 3f")) == 1.5f);
   CHECK(decode<std::int32_t>(hex("0d 00 00 c0 3f")) == 0x3fc0'0000);
   CHECK(decode<double>(hex("09 00 00 00 00 00 00 04 40")) == 2.5);
@@ -292,7 +292,7 @@ TEST_CASE("int and float share tag 0d, long and double share 09: the bytes alone
 // --- string ----------------------------------------------------------------------------------
 
 TEST_CASE("a string is a StringWrapper: 0a, a varint length and the UTF-8 bytes") {
-  CHECK(encode(std::string("hello")) == "\n\005hello"sv);  // vectors.md, counter-absent
+  CHECK(encode(std::string("hello")) == "\n\005hello"sv);  // test/data/vectors.md, counter-absent
   CHECK(encode(std::string("echo:one")) == "\n\010echo:one"sv);
   CHECK(decode<std::string>("\n\002hi"sv) == "hi");
 }
@@ -307,7 +307,7 @@ TEST_CASE("an empty string encodes as no bytes, and no bytes decode as an empty 
 TEST_CASE("a non-ASCII UTF-8 string travels as its bytes, unchanged") {
   SUBCASE("two- and three-byte sequences") {
     const std::string text = "h\xc3\xa9llo \xe2\x9c\x93";      // "héllo ✓"
-    CHECK(encode(text) == "\n\nh\303\251llo \342\234\223"sv);  // vectors.md, types-write
+    CHECK(encode(text) == "\n\nh\303\251llo \342\234\223"sv);  // test/data/vectors.md, types-write
     CHECK(decode<std::string>("\n\nh\303\251llo \342\234\223"sv) == text);
   }
   SUBCASE("a four-byte sequence") {

@@ -78,7 +78,7 @@ static_assert(constant_expiry<1>);
 static_assert(!constant_expiry<0>);
 static_assert(!constant_expiry<-1000>);
 
-// The wire enum values of ExpireMode (PROTOCOL.md): NONE=0, AFTER_WRITE=1, AFTER_INVOKE=2.
+// The wire enum values of ExpireMode (proto/request-reply.proto): NONE=0, AFTER_WRITE=1, AFTER_INVOKE=2.
 static_assert(static_cast<int>(expiration::mode::none) == 0);
 static_assert(static_cast<int>(expiration::mode::after_write) == 1);
 static_assert(static_cast<int>(expiration::mode::after_call) == 2);

@@ -1,4 +1,4 @@
-// http_client over TLS (RUNTIME.md 1.9): `https://` origins with statefun::asio::tls_client,
+// http_client over TLS (docs/runtime_rules.md 1.9): `https://` origins with statefun::asio::tls_client,
 // against our own http_server's TLS listeners and a TLS fake_service. The server's chain and
 // host name are checked, SNI is sent, client certificates are presented for mutual TLS, and a
 // close-delimited body ends only at an authenticated close (close_notify). Certificates are

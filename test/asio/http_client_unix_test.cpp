@@ -1,4 +1,4 @@
-// http_client over Unix domain sockets (RUNTIME.md 1.8): `http+unix:///path/x.sock` and
+// http_client over Unix domain sockets (docs/runtime_rules.md 1.8): `http+unix:///path/x.sock` and
 // `https+unix://` (plain HTTP too) reach a service listening on a socket file, with the same
 // pooling, reconnects, retries and timeouts as over TCP.
 

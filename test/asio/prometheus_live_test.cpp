@@ -79,7 +79,7 @@ constexpr auto wait_bound = 30s;
 constexpr statefun::value_spec<std::int32_t> live_count{"count"};
 
 /// The client `live/fetch` calls with (set by live_run while its servers run; a coroutine
-/// function cannot capture it, see STYLE.md on g++ 12).
+/// function cannot capture it, see docs/task.md on coroutine lambdas).
 statefun::asio::http_client* livez_client = nullptr;
 
 /// A coroutine function that waits on an outside call (so it counts as suspended meanwhile) and

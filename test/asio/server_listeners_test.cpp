@@ -1,5 +1,5 @@
 // Where the server listens: TCP over IPv4 and IPv6 (and both at once), Unix domain sockets as
-// the runtime's OkHttp transport reaches them (RUNTIME.md 1.8), and several listeners of all
+// the runtime's OkHttp transport reaches them (docs/runtime_rules.md 1.8), and several listeners of all
 // kinds on one server.
 
 #include <statefun/asio/server.hpp>

@@ -148,7 +148,7 @@ std::optional<curl_result> curl_post(const temp_dir& dir, const std::string& bod
                      std::filesystem::exists(reply) ? statefun::test::read_file(reply) : std::string());
 }
 
-/// Checks the response as the runtime does (RUNTIME.md 1.3), and its body.
+/// Checks the response as the runtime does (docs/runtime_rules.md 1.3), and its body.
 void check_runtime_accepts(const std::optional<curl_result>& r, const std::string& expected) {
   REQUIRE(r);
   REQUIRE_FALSE(r->status_lines.empty());

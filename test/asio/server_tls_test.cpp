@@ -1,4 +1,4 @@
-// TLS and mutual TLS listeners (RUNTIME.md 1.9): the runtime's async transport checks the
+// TLS and mutual TLS listeners (docs/runtime_rules.md 1.9): the runtime's async transport checks the
 // server's chain and host name, may present a client certificate, and must be refused when the
 // server wants one it does not trust. Certificates are made at test time (certificates.hpp).
 

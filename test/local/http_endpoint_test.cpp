@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-// The runtime as an HTTP client of functions (RUNTIME.md §1, rules 5-9): against a fake service
+// The runtime as an HTTP client of functions (docs/runtime_rules.md §1, rules 5-9): against a fake service
 // that answers as told (to see exactly what goes over the wire and how failures are retried),
 // and against our own server with real functions, over TCP, Unix sockets and TLS.
 

@@ -146,7 +146,7 @@ TEST_CASE("parse_flink_duration reads every unit label Flink's TimeUtils knows")
     std::chrono::milliseconds expected;
   };
   const row table[] = {
-      // The spellings found in StateFun's tree (RUNTIME.md §3.1).
+      // The spellings found in StateFun's tree (docs/runtime_rules.md §3.1).
       {"1 min", 1min},
       {"10 sec", 10s},
       {"2m", 2min},
@@ -331,7 +331,7 @@ TEST_CASE("v2 endpoints read every async and okhttp field") {
   CHECK(async.max_num_batch_requests == 10000);
   CHECK(async.call == 90s);
   CHECK(async.connect == 5s);
-  CHECK(async.pool_ttl == 0ms);  // 0: connections live for ever (RUNTIME.md §1.4)
+  CHECK(async.pool_ttl == 0ms);  // 0: connections live for ever (docs/runtime_rules.md §1.4)
   CHECK(async.pool_size == 64);
   CHECK(async.payload_max_bytes == 64u * 1024 * 1024);
   SUBCASE("TLS locations: a bare path, or a file: URL with the scheme stripped") {

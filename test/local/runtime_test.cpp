@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-// The local runtime against RUNTIME.md §5. Most cases play the function's side by hand with a
+// The local runtime against docs/runtime_rules.md §5. Most cases play the function's side by hand with a
 // scripted endpoint: it holds each request until the test answers, so a case can see exactly
 // what the runtime sent and when, and answer with effects no SDK would produce.
 

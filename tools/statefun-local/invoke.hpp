@@ -49,7 +49,7 @@ struct invoke_options {
   std::vector<std::string> states;
   bool register_missing = false;
   int timeout_ms = 30'000;
-  /// For https:// endpoints: the runtime's settings of the same names (RUNTIME.md §1.9).
+  /// For https:// endpoints: the runtime's settings of the same names (docs/runtime_rules.md §1.9).
   statefun::local::tls_client_settings tls;
 };
 
@@ -125,7 +125,7 @@ inline invocation_request request_from(const invoke_options& options) {
   return request;
 }
 
-/// What the runtime would make of a failed call (RUNTIME.md §1.3, §1.5, §1.6).
+/// What the runtime would make of a failed call (docs/runtime_rules.md §1.3, §1.5, §1.6).
 inline std::string what_the_runtime_would_do(std::string_view okhttp) {
   return "The runtime would retry (its default async transport: every failure, until the call timeout of 2 min by "
          "default; the OkHttp transport: " +

@@ -119,7 +119,7 @@ inline void enable_session_resumption(::asio::ssl::context& context) {
 /**
  * The certificates of a TLS listener, as PEM files. The runtime's async transport speaks TLS
  * to `https://` endpoints and, given `client_cert`/`client_key`, presents a client certificate
- * (RUNTIME.md 1.9); issue the server certificate for the host name in the endpoint URL.
+ * (docs/runtime_rules.md 1.9); issue the server certificate for the host name in the endpoint URL.
  */
 struct tls_options {
   /// The server's certificate, followed by any intermediate CA certificates.
@@ -184,7 +184,7 @@ inline std::uint16_t listen_tls(http_server& server, std::string_view address, s
 
 /**
  * How `http_client` speaks TLS to an `https://` origin: the runtime's `trust_cacerts`,
- * `client_cert`, `client_key` and `client_key_password` (RUNTIME.md 1.9), as PEM file paths.
+ * `client_cert`, `client_key` and `client_key_password` (docs/runtime_rules.md 1.9), as PEM file paths.
  */
 struct tls_client_options {
   /// CA certificates to trust (PEM; several in one file). Empty: the system's default trust

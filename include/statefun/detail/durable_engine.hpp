@@ -426,7 +426,7 @@ class durable_engine {
   }
 
   /// Unique per function type, id, flow and step: the runtime keys tokens by the sender's id
-  /// alone (RUNTIME.md rule 19), so other function types with the same id share the space.
+  /// alone (docs/runtime_rules.md rule 19), so other function types with the same id share the space.
   [[nodiscard]] std::string token(std::uint32_t index) const {
     static constexpr std::string_view prefix = "statefun-cpp/";
     const std::string_view type = ctx_->self().type.str();

@@ -12,7 +12,7 @@ namespace statefun::inline v0::local {
 
 /**
  * The runtime's processing-time clock: it decides when delayed messages fall due and when state
- * expires (RUNTIME.md §2.9, §2.10).
+ * expires (docs/runtime_rules.md §2.9, §2.10).
  *
  * A real clock follows `std::chrono::steady_clock`. A virtual clock stands still until told to
  * move (`advance`), so a test can say "61 seconds later" and run in microseconds; the runtime

@@ -3,7 +3,7 @@
 /// @file
 /// The configuration of a StateFun application as the local runtime reads it: the function
 /// endpoints, ingresses and egresses of a `module.yaml` (see `module_yaml.hpp`), or built in code.
-/// Defaults are the real runtime's (RUNTIME.md §3), not its documentation's.
+/// Defaults are the real runtime's (docs/runtime_rules.md §3), not its documentation's.
 
 #include <statefun/config.hpp>
 
@@ -16,7 +16,7 @@
 
 namespace statefun::inline v0::local {
 
-/// The HTTP client an endpoint uses, which decides how failures are retried (RUNTIME.md §1.5).
+/// The HTTP client an endpoint uses, which decides how failures are retried (docs/runtime_rules.md §1.5).
 enum class transport_kind {
   /// `io.statefun.transports.v1/async` (Netty), the default of `io.statefun.endpoints.v2/http`:
   /// every failure is retried within the `call` budget; backoff 4 ms, doubling.
@@ -27,7 +27,7 @@ enum class transport_kind {
   okhttp,
 };
 
-/// Client TLS settings of an async endpoint (RUNTIME.md §1.9): file paths, all optional.
+/// Client TLS settings of an async endpoint (docs/runtime_rules.md §1.9): file paths, all optional.
 struct tls_client_settings {
   std::string trust_cacerts{};        ///< PEM CA bundle; the system's trust store if empty
   std::string client_cert{};          ///< PEM client certificate (with `client_key`)
@@ -73,7 +73,7 @@ struct endpoint_spec {
   std::string source{};
 };
 
-/// How an egress publishes its records (RUNTIME.md §2.11, rule 26).
+/// How an egress publishes its records (docs/runtime_rules.md §2.11, rule 26).
 enum class delivery_semantic {
   at_least_once,  ///< records are visible at once; after a restore they may appear twice
   exactly_once,   ///< records become visible when the next snapshot is taken

@@ -2,7 +2,7 @@
 
 /// @file
 /// `parse_module`, `load_module`: read a StateFun `module.yaml` into `statefun::local::module`,
-/// as the real runtime reads it (RUNTIME.md §3), with errors that name the file, the line, the
+/// as the real runtime reads it (docs/runtime_rules.md §3), with errors that name the file, the line, the
 /// YAML document and the field. Needs yaml-cpp (`pkg-config yaml-cpp`, link `-lyaml-cpp`).
 ///
 /// What is read, the defaults and what is refused: `docs/module_yaml.md`.

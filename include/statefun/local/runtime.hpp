@@ -2,7 +2,7 @@
 
 /// @file
 /// `statefun::local::runtime`: an embedded StateFun runtime. It plays Flink's part in one
-/// process, faithfully (RUNTIME.md §5): routing, per-address batching, the missing-state
+/// process, faithfully (docs/runtime_rules.md §5): routing, per-address batching, the missing-state
 /// handshake, state and TTL, delayed messages and cancellation, ingress, egress, backpressure,
 /// snapshot and restore. Functions are reached in process through the real codec, or over HTTP.
 
@@ -63,7 +63,7 @@ class job_failure : public std::runtime_error {
 /// Under which key delayed messages and their cancellation tokens are filed (rule 19).
 enum class delayed_message_scope {
   /// As the real runtime: the sender's id alone, so two function types with the same id share
-  /// one token namespace (RUNTIME.md §2.10, "scope quirk").
+  /// one token namespace (docs/runtime_rules.md §2.10, "scope quirk").
   sender_id,
   /// The sender's full address: stricter than the real runtime.
   sender_address,

@@ -1,7 +1,7 @@
 #pragma once
 
 /// @file
-/// TLS for the local runtime's `https://` endpoints (RUNTIME.md §1.9, rule 9), through OpenSSL:
+/// TLS for the local runtime's `https://` endpoints (docs/runtime_rules.md §1.9, rule 9), through OpenSSL:
 /// a separate header so that only users of https endpoints link libssl.
 ///
 /// **Example**:

@@ -207,7 +207,7 @@ void list_egress(outcome& out, const local::runtime& rt) {
 }
 
 /// A login record on the Kafka topic "logins", keyed by user: the ingress sends it to the user's
-/// greeter (RUNTIME.md rule 22).
+/// greeter (docs/runtime_rules.md rule 22).
 void login(local::runtime& rt, const std::string& user, const std::string& device) {
   rt.ingest("interop/logins", user, interop::login{device});
 }

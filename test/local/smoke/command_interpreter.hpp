@@ -1,7 +1,7 @@
 #pragma once
 
 // The smoke test's function under test, written with the SDK as a user would write it:
-// `statefun.smoke.e2e/command-interpreter-fn` (RUNTIME.md §4.1). One state value, `state`, a
+// `statefun.smoke.e2e/command-interpreter-fn` (docs/runtime_rules.md §4.1). One state value, `state`, a
 // long counter; each message is a list of commands, interpreted in order:
 //
 // - IncrementState:  state += 1;

@@ -1,6 +1,6 @@
 #pragma once
 
-// The command protocol of StateFun's smoke end-to-end test (RUNTIME.md §4.1, commands.proto
+// The command protocol of StateFun's smoke end-to-end test (docs/runtime_rules.md §4.1, commands.proto
 // next to this file) as plain structs, with `statefun::type` specialisations that read and write
 // real protobuf wire format: what the JVM driver and the Java, Go and JS interpreters exchange.
 //
@@ -363,7 +363,7 @@ inline verification_result decode_verification_result(std::string_view bytes) {
 
 }  // namespace wire
 
-/// The names of RUNTIME.md §4.1 (`smoke-driver/Constants.java`, `Types.java`).
+/// The names of docs/runtime_rules.md §4.1 (`smoke-driver/Constants.java`, `Types.java`).
 namespace names {
 inline constexpr std::string_view function_type = "statefun.smoke.e2e/command-interpreter-fn";
 inline constexpr std::string_view discard_sink = "statefun.smoke.e2e/discard-sink";

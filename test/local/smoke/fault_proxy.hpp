@@ -2,7 +2,7 @@
 
 // fault_proxy: a TCP proxy between the local runtime's HTTP client and a function server that
 // spoils some exchanges on purpose, as a network and a busy service would, to show that the
-// runtime's retries never change results (RUNTIME.md §4.4 step 4, §1.5):
+// runtime's retries never change results (docs/runtime_rules.md §4.4 step 4, §1.5):
 //
 // - `status_500`:  answers 500 itself; the function never sees the request;
 // - `drop_before`: closes the connection instead of forwarding the request;

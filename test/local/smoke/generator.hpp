@@ -1,6 +1,6 @@
 #pragma once
 
-// The smoke test's driver side: the seeded command generator (RUNTIME.md §4.2,
+// The smoke test's driver side: the seeded command generator (docs/runtime_rules.md §4.2,
 // `smoke-driver/CommandGenerator.java`) and the expected-state tracker (§4.3,
 // `smoke-driver/FunctionStateTracker.java`).
 //

@@ -1,4 +1,4 @@
-// StateFun's smoke end-to-end test, re-created against the local runtime (RUNTIME.md §4.4): a
+// StateFun's smoke end-to-end test, re-created against the local runtime (docs/runtime_rules.md §4.4): a
 // seeded random command stream to a command interpreter written with this SDK, with snapshots,
 // crashes and restores at random points (rules 24-26) and, over HTTP, injected faults (5xx,
 // dropped connections, slow and held answers; rule 7). Every instance's counter must end

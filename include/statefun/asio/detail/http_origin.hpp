@@ -23,7 +23,7 @@ namespace statefun::inline v0::asio::detail {
 enum class origin_transport {
   tcp,          ///< `http://`
   tls,          ///< `https://`: TCP, then TLS
-  unix_socket,  ///< `http+unix://` and `https+unix://` (plain HTTP too: RUNTIME.md 1.8)
+  unix_socket,  ///< `http+unix://` and `https+unix://` (plain HTTP too: docs/runtime_rules.md 1.8)
 };
 
 /// Where requests go: what to connect to, and what to send as `Host`.
@@ -72,7 +72,7 @@ inline int hex_digit(char c) noexcept {
 }
 
 /**
- * The origin of `http+unix:///path/to/x.sock[/]` (the runtime's rule, RUNTIME.md 1.8: the socket
+ * The origin of `http+unix:///path/to/x.sock[/]` (the runtime's rule, docs/runtime_rules.md 1.8: the socket
  * is everything up to and including the first path segment that ends in `.sock`). `rest` is
  * what follows `scheme://`. Percent-escapes in the path are decoded, as `java.net.URI.getPath()`
  * does for the runtime.

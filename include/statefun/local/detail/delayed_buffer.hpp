@@ -2,7 +2,7 @@
 
 /// @file
 /// `delayed_buffer`: messages waiting for their due time, and the index of their cancellation
-/// tokens (RUNTIME.md §2.10, rules 19 and 20).
+/// tokens (docs/runtime_rules.md §2.10, rules 19 and 20).
 
 #include <statefun/local/clock.hpp>
 #include <statefun/local/detail/envelope.hpp>

@@ -29,7 +29,7 @@ struct stored_value {
   bool present = false;
 };
 
-/// One address: its state values and its request state machine (RUNTIME.md §2.2, rule 10).
+/// One address: its state values and its request state machine (docs/runtime_rules.md §2.2, rule 10).
 struct address_state {
   std::vector<stored_value> values;  ///< by state slot of the function type
   std::vector<invocation> batch;     ///< the invocations of the request in flight
@@ -56,7 +56,7 @@ struct type_state {
 };
 
 /**
- * Everything a snapshot saves, as one value (RUNTIME.md §2.12, rule 24): state values with their
+ * Everything a snapshot saves, as one value (docs/runtime_rules.md §2.12, rule 24): state values with their
  * TTL timestamps, every address's state machine with its in-flight batch, the delayed messages
  * and their tokens, messages sent and not yet delivered, input positions, and exactly-once
  * egress output not yet published.
@@ -69,7 +69,7 @@ struct durable_state {
   std::vector<egress_record> uncommitted;    ///< for exactly-once egresses
 };
 
-/// A state the runtime attaches to every request of a function type (RUNTIME.md §2.7).
+/// A state the runtime attaches to every request of a function type (docs/runtime_rules.md §2.7).
 struct registration {
   std::uint32_t slot = 0;
   std::string type;

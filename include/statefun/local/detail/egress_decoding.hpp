@@ -2,7 +2,7 @@
 
 /// @file
 /// Reads the records of the generic Kafka and Kinesis egresses, as the real runtime's egress
-/// serialisers do (RUNTIME.md §2.11, rule 21).
+/// serialisers do (docs/runtime_rules.md §2.11, rule 21).
 
 #include <statefun/codec/views.hpp>
 #include <statefun/detail/fields.hpp>

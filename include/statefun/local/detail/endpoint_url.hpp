@@ -2,7 +2,7 @@
 
 /// @file
 /// The URL a function type is reached at: `urlPathTemplate` expanded, then split into the
-/// origin the HTTP client connects to and the request target (RUNTIME.md §1.2, §1.8, rule 3).
+/// origin the HTTP client connects to and the request target (docs/runtime_rules.md §1.2, §1.8, rule 3).
 
 #include <statefun/detail/http_grammar.hpp>
 #include <statefun/local/module.hpp>

@@ -2,7 +2,7 @@
 
 /// @file
 /// `http_endpoint`: functions behind an HTTP URL (any SDK), called as the runtime's async or
-/// OkHttp transport would call them (RUNTIME.md §1.2-1.6, rules 5-7).
+/// OkHttp transport would call them (docs/runtime_rules.md §1.2-1.6, rules 5-7).
 
 #include <asio/any_io_executor.hpp>
 #include <asio/bind_cancellation_slot.hpp>

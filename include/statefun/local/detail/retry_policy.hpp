@@ -2,7 +2,7 @@
 
 /// @file
 /// `retry_policy`: which failed attempts the runtime's HTTP transports retry, and how long they
-/// wait in between (RUNTIME.md §1.5, rule 7).
+/// wait in between (docs/runtime_rules.md §1.5, rule 7).
 
 #include <statefun/local/module.hpp>
 
