@@ -43,7 +43,7 @@ class egress_builder {
  public:
   explicit egress_builder(type_name egress) : egress_(std::move(egress)) {}
 
-  template <detail::sendable V>
+  template <detail::value_argument V>
   [[nodiscard]] egress_message value(const V& v) && {
     return {std::move(egress_), detail::encoded_value::of(v)};
   }
@@ -67,9 +67,7 @@ namespace detail {
 using byte_span = std::span<const std::byte>;
 
 template <class V>
-concept record_value = !std::is_null_pointer_v<V> &&
-                       (std::is_convertible_v<const V&, std::string_view> ||
-                        std::is_convertible_v<const V&, byte_span> || sendable<V>);
+concept record_value = !std::is_null_pointer_v<V>;  // the rest goes through statefun::type
 
 /// Appends `value` as Kafka's own serializers would: strings and bytes exactly as given (the
 /// record's value is protobuf `bytes`: no UTF-8 check), int32/int64/float/double big-endian,
