@@ -82,7 +82,7 @@ class context {
    * request. It is a message like any other (StateFun has no replies on the wire).
    * @throws std::logic_error if the message came from an ingress: there is no one to answer.
    */
-  template <detail::sendable V>
+  template <detail::value_argument V>
   void reply(const V& value) {
     if (!caller_->has_value()) {
       effects_->refused = true;

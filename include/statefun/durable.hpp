@@ -279,7 +279,7 @@ class durable_context {
 
   /// Sends `value` to the sender of the message that started the flow.
   /// @throws std::logic_error if that message came from an ingress.
-  template <detail::sendable V>
+  template <detail::value_argument V>
   void reply(const V& value) {
     if (!caller()) {
       engine_->refuse_reply();
@@ -327,7 +327,7 @@ class durable_context {
    * @throws std::logic_error (at once) for a call to this very address, which would wait
    *         behind its own flow forever.
    */
-  template <typed R, detail::sendable V>
+  template <class R, detail::value_argument V>
   call_op<R> call(const address& target, const V& value, call_options options = {}) {
     if (target == self()) {
       throw std::logic_error("statefun: " + self().to_string() +

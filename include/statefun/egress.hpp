@@ -51,7 +51,7 @@ class egress_builder {
    * The record is `v`, encoded with its `statefun::type<V>`.
    * @throws std::invalid_argument if `v` cannot be encoded (a string that is not UTF-8).
    */
-  template <detail::sendable V>
+  template <detail::value_argument V>
   [[nodiscard]] egress_message value(const V& v) && {
     return {std::move(egress_), detail::encoded_value::of(v)};
   }
@@ -76,9 +76,7 @@ namespace detail {
 using byte_span = std::span<const std::byte>;
 
 template <class V>
-concept record_value = !std::is_null_pointer_v<V> &&
-                       (std::is_convertible_v<const V&, std::string_view> ||
-                        std::is_convertible_v<const V&, byte_span> || sendable<V>);
+concept record_value = !std::is_null_pointer_v<V>;  // the rest goes through statefun::type
 
 /// Appends `value` as Kafka's own serializers would: strings and bytes exactly as given (the
 /// record's value is protobuf `bytes`: no UTF-8 check), int32/int64/float/double big-endian,

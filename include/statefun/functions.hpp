@@ -67,6 +67,46 @@ void answer_caller(context& ctx, const R& result) {
   }
 }
 
+/// Called with `(context&, const message&)`: a plain function or a coroutine.
+template <class Fn>
+concept takes_context = std::invocable<Fn&, context&, const message&>;
+
+/// Called with `(durable_context&, const message&)`.
+template <class Fn>
+concept takes_durable_context = std::invocable<Fn&, durable_context&, const message&>;
+
+/// What `functions::bind` takes. The value a function returns is checked where it is sent:
+/// a type that is not typed gets `type`'s one error there.
+template <class Fn>
+concept bindable = durable_function<Fn> || takes_context<Fn>;
+
+/// Stops the compilation at one error that says which functions `bind` takes (docs/types.md,
+/// "Compile errors"); true for a function it takes.
+template <class Fn>
+consteval bool report_unbindable() {
+  // Plain bools, not the concepts: see report_untyped.
+  constexpr bool ok = bindable<Fn>;
+  constexpr bool durable_shape = takes_durable_context<Fn>;
+  constexpr bool mutable_message = std::invocable<Fn&, context&, message&>;
+  static_assert(ok || !durable_shape,
+                "statefun: a durable function (one taking statefun::durable_context&) must be a coroutine: "
+                "statefun::task<> f(statefun::durable_context&, const statefun::message&), or task<R> to reply "
+                "with an R; a function that awaits nothing takes statefun::context& instead");
+  static_assert(ok || durable_shape || !mutable_message,
+                "statefun: functions::bind: take the message as const statefun::message& (or by value), "
+                "not as statefun::message&");
+  static_assert(ok || durable_shape || mutable_message,
+                "statefun: functions::bind cannot call this function with (statefun::context&, const "
+                "statefun::message&). It takes one of: "
+                "void f(statefun::context&, const statefun::message&); "
+                "R f(statefun::context&, const statefun::message&) (R, a StateFun type, is sent to the caller); "
+                "statefun::task<> or task<R> f(statefun::context&, const statefun::message&) (a coroutine); "
+                "statefun::task<> or task<R> f(statefun::durable_context&, const statefun::message&) "
+                "(a durable function, see <statefun/durable.hpp>); "
+                "or a lambda or function object called so");
+  return true;
+}
+
 struct string_hash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -93,18 +133,43 @@ class functions {
    * Binds `fn` to `type`, declaring the states it uses. `fn` is a plain function, a coroutine
    * (`task<>`), or a durable function (taking a `durable_context&`, see durable.hpp). A plain
    * function or coroutine that returns a value sends it to its caller, as a reply.
+   * Any other `fn` is a compile error that lists these forms.
    * @throws std::invalid_argument if `type` is already bound or a state is declared twice.
    */
   template <class Fn>
-    requires plain_function<Fn> || coroutine_function<Fn> || durable_function<Fn>
   functions& bind(type_name type, std::initializer_list<state_spec> specs, Fn fn) {
     return bind(std::move(type), specs, std::move(fn), durable_options{});
   }
 
   /// Binds a durable function with its own options (call timeout, journal bound).
   template <class Fn>
-    requires plain_function<Fn> || coroutine_function<Fn> || durable_function<Fn>
   functions& bind(type_name type, std::initializer_list<state_spec> specs, Fn fn, durable_options options) {
+    // Unconstrained, so that a function bind cannot take stops at report_unbindable's one
+    // error rather than at a list of failed constraints.
+    static_assert(detail::report_unbindable<Fn>());
+    if constexpr (detail::bindable<Fn>) {
+      using result = std::invoke_result_t<Fn&, std::conditional_t<durable_function<Fn>, durable_context&, context&>,
+                                          const message&>;
+      using reply = typename detail::run_result<result>::type;
+      if constexpr (!std::is_void_v<reply>) {
+        // Here rather than where the reply is sent, so that the error's context is short.
+        static_assert(detail::report_untyped<detail::sent_as_t<reply>>());
+      }
+      return bind_checked(std::move(type), specs, std::move(fn), options);
+    } else {
+      return *this;
+    }
+  }
+
+  /// Binds `fn` to `type`, with no persisted state.
+  template <class Fn>
+  functions& bind(type_name type, Fn fn) {
+    return bind(std::move(type), {}, std::move(fn));
+  }
+
+ private:
+  template <class Fn>
+  functions& bind_checked(type_name type, std::initializer_list<state_spec> specs, Fn fn, durable_options options) {
     auto bound = std::make_unique<detail::bound_function>(detail::bound_function{.type = std::move(type)});
     bound->names.reserve(specs.size() + 1);
     for (const state_spec& spec : specs) {
@@ -139,7 +204,7 @@ class functions {
           }
         }
       };
-    } else if constexpr (coroutine_function<Fn>) {
+    } else if constexpr (detail::run_result<result>::is_task) {
       using value = typename detail::run_result<result>::type;
       if constexpr (std::is_void_v<value>) {
         bound->run_coroutine = std::move(fn);
@@ -170,13 +235,7 @@ class functions {
     return *this;
   }
 
-  /// Binds `fn` to `type`, with no persisted state.
-  template <class Fn>
-    requires plain_function<Fn> || coroutine_function<Fn> || durable_function<Fn>
-  functions& bind(type_name type, Fn fn) {
-    return bind(std::move(type), {}, std::move(fn));
-  }
-
+ public:
   /// The function bound to `type` (`namespace/name`), or null.
   [[nodiscard]] const detail::bound_function* find(std::string_view type) const noexcept {
     const auto it = by_type_.find(type);

@@ -38,7 +38,7 @@ class message {
   [[nodiscard]] constexpr bool has_value() const noexcept { return has_value_; }
 
   /// True when the message carries a `T` (its type name is `T`'s).
-  template <typed T>
+  template <class T>
   [[nodiscard]] bool is() const {
     return type_name_ == type_name_of<T>();
   }
@@ -49,7 +49,7 @@ class message {
    * @throws std::logic_error if the message has no value.
    * @throws statefun::decode_error if the bytes are not a valid `T`.
    */
-  template <typed T>
+  template <class T>
   [[nodiscard]] T as() const {
     if (!is<T>()) {
       throw type_mismatch("statefun: message of type '" + std::string(type_name_) +

@@ -48,7 +48,7 @@ class message_builder {
    * ctx.send(statefun::message_to({"example/user", "ann"}).value(42));
    * @endcode
    */
-  template <detail::sendable V>
+  template <detail::value_argument V>
   [[nodiscard]] outgoing_message value(const V& v) && {
     return {std::move(target_), detail::encoded_value::of(v)};
   }

@@ -16,13 +16,7 @@ namespace statefun::inline v0 {
 
 /// The part of `google::protobuf::MessageLite` that a value type needs.
 template <class M>
-concept protobuf_message =
-    std::default_initializable<M> &&
-    requires(const M& message, M& target, std::string* out, const void* data, int size) {
-      { message.AppendToString(out) } -> std::convertible_to<bool>;
-      { target.ParseFromArray(data, size) } -> std::convertible_to<bool>;
-      { message.GetTypeName() } -> std::convertible_to<std::string>;
-    };
+concept protobuf_message = detail::protobuf_interface<M>;
 
 /// The value type of protobuf message `M`.
 template <protobuf_message M>

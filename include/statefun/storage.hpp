@@ -66,7 +66,7 @@ class storage {
    * @throws statefun::type_mismatch if the runtime holds the value under another type name.
    * @throws statefun::decode_error if the stored bytes are not a valid `T`.
    */
-  template <typed T>
+  template <class T>
   [[nodiscard]] std::optional<T> get(const value_spec<T>& spec) const {
     const detail::state_cell& cell = find(spec.name(), spec.type_name());
     switch (cell.changed) {
@@ -92,7 +92,7 @@ class storage {
    *         (writing it would fail the job).
    * @throws std::invalid_argument if `T` refuses the value (a `std::string` that is not UTF-8).
    */
-  template <typed T>
+  template <class T>
   void set(const value_spec<T>& spec, const std::type_identity_t<T>& value) {
     detail::state_cell& cell = find(spec.name(), spec.type_name());
     check_incoming_type(cell, "written");
@@ -102,7 +102,7 @@ class storage {
   }
 
   /// Removes the value. @throws std::invalid_argument if `spec` is not declared.
-  template <typed T>
+  template <class T>
   void remove(const value_spec<T>& spec) {
     find(spec.name(), spec.type_name()).changed = detail::state_cell::change::removed;
   }

@@ -206,7 +206,7 @@ class [[nodiscard]] task {
   detail::task_awaiter<T> operator co_await() && noexcept { return detail::task_awaiter<T>{coro_}; }
 
   /// Awaiting an lvalue is rejected: write `co_await std::move(t)`.
-  void operator co_await() & = delete;
+  void operator co_await() & = delete;  // a task is awaited once, as an rvalue: co_await std::move(t)
 
  private:
   friend promise_type;

@@ -19,23 +19,97 @@
 #include <bit>
 #include <concepts>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace statefun::inline v0 {
 
-/// Specialise for each C++ type that StateFun should carry (see the file comment).
+namespace detail {
+
+/// The interface of a protobuf message (`google::protobuf::MessageLite`), recognised without
+/// protobuf's headers: what `protobuf.hpp` makes typed.
+template <class M>
+concept protobuf_interface =
+    std::default_initializable<M> &&
+    requires(const M& message, M& target, std::string* out, const void* data, int size) {
+      { message.AppendToString(out) } -> std::convertible_to<bool>;
+      { target.ParseFromArray(data, size) } -> std::convertible_to<bool>;
+      { message.GetTypeName() } -> std::convertible_to<std::string>;
+    };
+
 template <class T>
-struct type;
+consteval bool report_untyped();
+
+}  // namespace detail
+
+/**
+ * Specialise for each C++ type that StateFun should carry (see the file comment).
+ *
+ * The template itself is what a type that is not typed gets: using it stops the compilation
+ * with a `static_assert` that says how to make the type typed (`typed<T>` stays false).
+ */
+template <class T>
+struct type {
+  /// Marks the unspecialised template.
+  using statefun_unspecialised = void;
+  /// Not a StateFun type: a compile error.
+  static std::string_view name() {
+    static_assert(detail::report_untyped<T>());
+    return {};
+  }
+  // Templates, so that the class can be made for any T (an array, a function, void) when a
+  // concept asks about it.
+  /// Not a StateFun type: a compile error.
+  template <class U>
+  static void encode(const U&, std::string&) {
+    static_assert(detail::report_untyped<T>());
+  }
+  /// Not a StateFun type: a compile error.
+  template <class U = T>
+  static U decode(std::string_view) {
+    static_assert(detail::report_untyped<T>());
+    std::abort();
+  }
+};
 
 /// `T` can be stored in state and sent in messages.
 template <class T>
-concept typed = requires(const T& value, std::string& out, std::string_view bytes) {
-  { type<T>::name() } -> std::convertible_to<std::string_view>;
-  type<T>::encode(value, out);
-  { type<T>::decode(bytes) } -> std::same_as<T>;
-};
+concept typed = !requires { typename type<T>::statefun_unspecialised; } &&
+                requires(const T& value, std::string& out, std::string_view bytes) {
+                  { type<T>::name() } -> std::convertible_to<std::string_view>;
+                  type<T>::encode(value, out);
+                  { type<T>::decode(bytes) } -> std::same_as<T>;
+                };
+
+namespace detail {
+
+/// Stops the compilation at one error that says how to make `T` typed (docs/types.md,
+/// "Compile errors"). Constant-evaluated once per `T`, so each type is reported once; true for a typed `T`.
+template <class T>
+consteval bool report_untyped() {
+  // Plain bools, not the concepts: a failed concept in a static_assert makes the compilers
+  // explain its constraints, and that is the noise these messages replace.
+  constexpr bool ok = typed<T>;
+  constexpr bool protobuf = protobuf_interface<T>;
+  constexpr bool arithmetic = std::is_arithmetic_v<T>;
+  static_assert(ok || !protobuf,
+                "statefun: this type is a protobuf message, and protobuf messages are statefun value types "
+                "only with #include <statefun/protobuf.hpp> (before the code that sends or stores it)");
+  static_assert(ok || !arithmetic,
+                "statefun: this arithmetic type is not a StateFun type: the built-in ones are bool, "
+                "std::int32_t, std::int64_t, float and double (and std::string); convert to one of those");
+  static_assert(ok || protobuf || arithmetic,
+                "statefun: this type has no statefun::type<T>, so it cannot be sent or stored: "
+                "specialise statefun::type<T> (name, encode, decode: see <statefun/type.hpp>), or "
+                "#include <statefun/json.hpp> and declare STATEFUN_JSON_TYPE(T, \"namespace/Name\") "
+                "at global scope, or for a protobuf message #include <statefun/protobuf.hpp>");
+  return true;
+}
+
+}  // namespace detail
 
 /// Bytes that are not a valid encoding of the type they claim to be.
 class decode_error : public std::runtime_error {
@@ -50,7 +124,7 @@ class type_mismatch : public std::runtime_error {
 };
 
 /// The type name of `T`, validated once per type.
-template <typed T>
+template <class T>
 [[nodiscard]] std::string_view type_name_of() {
   static const std::string_view name = [] {
     const std::string_view n = type<T>::name();

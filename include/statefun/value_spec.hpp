@@ -90,8 +90,9 @@ constexpr bool is_state_name(std::string_view name) noexcept {
  * @throws std::invalid_argument (a compile error in a constant expression) if the name is not
  *         `[A-Za-z_][A-Za-z0-9_]*` or the expiry is not positive.
  */
-template <typed T>
+template <class T>
 class value_spec {
+  static_assert(detail::report_untyped<T>());  // the one error for a type that is not typed
   static_assert(!std::is_same_v<T, std::string_view>,
                 "state must own its value: use value_spec<std::string>");
 

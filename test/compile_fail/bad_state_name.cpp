@@ -1,4 +1,6 @@
 // A constexpr value_spec with an invalid state name is a compile error, not a runtime one.
+// (Both compilers show the throw that a constant expression cannot take, with its text.)
+// expect-note: throw std::invalid_argument("statefun: state name
 #include <statefun/value_spec.hpp>
 
 #include <cstdint>

@@ -1,4 +1,5 @@
 // State must own its value: a value_spec of std::string_view must not compile.
+// expect-error: state must own its value: use value_spec<std::string>
 #include <statefun/value_spec.hpp>
 
 #include <string>

@@ -1,4 +1,5 @@
 // Only typed values can be sent: a struct with no statefun::type specialisation must not compile.
+// expect-error: statefun: this type has no statefun::type<T>
 #include <statefun/message_builder.hpp>
 
 struct not_typed {

@@ -557,6 +557,16 @@ TEST_CASE("run: what the real runtime would fail the job for stops the run, name
   CHECK(bad_module.err.find("bad.yaml:1: document 1") != std::string::npos);
 }
 
+TEST_CASE("run: a StateFun 2.x module.yaml is refused, exit 1, with the module written in the current format") {
+  const std::string legacy = data_path("modules/legacy-1.0.yaml");
+  const auto r = local({"run", legacy});
+  CHECK(r.status == failure);
+  CHECK(r.err.find(legacy + ":4: document 1 (legacy format), field version: format version 1.0 is the legacy "
+                            "module.yaml of StateFun 2.x") != std::string::npos);
+  CHECK(r.err.find("kind: io.statefun.endpoints.v2/http\nspec:\n  functions: example/greeter\n") != std::string::npos);
+  CHECK(r.err.find("kind: io.statefun.kafka.v1/ingress") != std::string::npos);
+}
+
 TEST_CASE("run: Ctrl-C stops a run that waits for a delayed message, with the summary and exit 130") {
   run_functions functions;
   statefun::test::running_server server(functions.fns);

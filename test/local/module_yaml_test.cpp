@@ -1029,13 +1029,98 @@ TEST_CASE("Kinesis ingress and egress fields are checked") {
   });
 }
 
+namespace {
+
+/// The module_error that loading `file` throws (the test fails if it is accepted).
+local::module_error file_refusal(const std::filesystem::path& file) {
+  try {
+    (void)local::load_module(file);
+  } catch (const local::module_error& e) {
+    return e;
+  }
+  FAIL("accepted: " << file);
+  return {"", 0, "", "", 0, "accepted"};
+}
+
+/// The module in the component format that a refusal of a StateFun 2.x file proposes (the
+/// text between the introduction and the notes in parentheses).
+std::string proposed_rewrite(const std::string& what) {
+  constexpr std::string_view intro = "in that format (docs/module_yaml.md):\n";
+  const std::size_t start = what.find(intro);
+  REQUIRE(start != std::string::npos);
+  std::string rest = what.substr(start + intro.size());
+  const std::size_t notes = rest.find("\n(");
+  return notes == std::string::npos ? rest : rest.substr(0, notes + 1);
+}
+
+}  // namespace
+
+TEST_CASE("a StateFun 2.x module.yaml (version 1.0) is refused with the same module written in the current format") {
+  const std::string file = module_file("legacy-1.0.yaml").string();
+  const local::module_error e = file_refusal(module_file("legacy-1.0.yaml"));
+  const std::string what = e.what();
+  CHECK(e.line() == 4);
+  CHECK(e.field() == "version");
+  CHECK(contains(what, file + ":4: document 1 (legacy format), field version: format version 1.0 is the legacy "
+                              "module.yaml of StateFun 2.x"));
+  CHECK(contains(what, "which StateFun 3 does not read. Write one YAML document per component, kind and spec, "
+                       "separated by ---"));
+  CHECK(contains(what, "(states of example/greeter: module.yaml lists no states any more"));
+  // What it proposes is this very module, and the loader reads it.
+  const local::module now = local::parse_module(proposed_rewrite(what));
+  CHECK(now.warnings.empty());
+  REQUIRE(now.endpoints.size() == 1);
+  CHECK(now.endpoints[0].functions == "example/greeter");
+  CHECK(now.endpoints[0].url_path_template == "http://localhost:8000/statefun");
+  CHECK(now.endpoints[0].max_num_batch_requests == 500);
+  CHECK(now.endpoints[0].call == 2min);
+  REQUIRE(now.ingresses.size() == 1);
+  CHECK(now.ingresses[0].kind == local::ingress_kind::kafka);
+  CHECK(now.ingresses[0].id == "example/names");
+  REQUIRE(now.ingresses[0].routes.size() == 1);
+  CHECK(now.ingresses[0].routes[0].topic == "names");
+  CHECK(now.ingresses[0].routes[0].value_type == "example/GreetRequest");
+  CHECK(now.ingresses[0].routes[0].targets == std::vector<std::string>{"example/greeter"});
+  REQUIRE(now.egresses.size() == 1);
+  CHECK(now.egresses[0].kind == local::egress_kind::kafka);
+  CHECK(now.egresses[0].id == "example/greets");
+  CHECK(now.egresses[0].semantic == local::delivery_semantic::exactly_once);
+}
+
+TEST_CASE("a StateFun 2.x module.yaml (version 2.0) is refused with its routers, timeouts and gRPC function translated or named") {
+  const local::module_error e = file_refusal(module_file("legacy-2.0.yaml"));
+  const std::string what = e.what();
+  CHECK(e.line() == 3);
+  CHECK(contains(what, "format version 2.0 is the legacy module.yaml of StateFun 2.x"));
+  CHECK(contains(what, "(function example/legacy (kind grpc): remote functions are reached over HTTP only now"));
+  CHECK(contains(what, "(routers: there are none any more; each topic of an ingress lists its targets"));
+  const local::module now = local::parse_module(proposed_rewrite(what));
+  REQUIRE(now.endpoints.size() == 1);
+  CHECK(now.endpoints[0].functions == "example/counter");
+  CHECK(now.endpoints[0].url_path_template == "http+unix:///run/counter.sock/statefun");
+  CHECK(now.endpoints[0].transport == local::transport_kind::okhttp);  // read and write timeouts are OkHttp's
+  CHECK(now.endpoints[0].call == 1min);
+  CHECK(now.endpoints[0].connect == 10s);
+  REQUIRE(now.ingresses.size() == 1);
+  REQUIRE(now.ingresses[0].routes.size() == 1);
+  // The router's target, without its id template, is the topic's target now.
+  CHECK(now.ingresses[0].routes[0].topic == "clicks");
+  CHECK(now.ingresses[0].routes[0].value_type == "type.googleapis.com/example.Click");
+  CHECK(now.ingresses[0].routes[0].targets == std::vector<std::string>{"example/counter"});
+  REQUIRE(now.egresses.size() == 1);
+  CHECK(now.egresses[0].kind == local::egress_kind::kinesis);
+  CHECK(now.egresses[0].id == "example/counts");
+}
+
 TEST_CASE("the legacy format accepts only version \"3.0\" of a remote module") {
   const std::string body = "module:\n  meta:\n    type: remote\n  spec: {}\n";
   check_refusals({
-      {"version 1.0 is end-of-life", "version: \"1.0\"\n" + body, 1, 1, "version",
-       "format version 1.0 has reached its end of life"},
-      {"version 2.0 is end-of-life", "version: '2.0'\n" + body, 1, 1, "version",
-       "format version 2.0 has reached its end of life"},
+      {"version 1.0 is StateFun 2.x's format", "version: \"1.0\"\n" + body, 1, 1, "version",
+       "format version 1.0 is the legacy module.yaml of StateFun 2.x"},
+      {"version 2.0 is StateFun 2.x's format", "version: '2.0'\n" + body, 1, 1, "version",
+       "format version 2.0 is the legacy module.yaml of StateFun 2.x"},
+      {"an unquoted 2.0 is told about the 2.x format too", "version: 2.0\n" + body, 1, 1, "version",
+       "format version 2.0 is the legacy module.yaml of StateFun 2.x"},
       {"version 3.1 is not a legacy version", "version: \"3.1\"\n" + body, 1, 1, "version",
        "format version 3.1 is not read in the legacy layout"},
       {"an unknown version", "version: \"4.0\"\n" + body, 1, 1, "version",

@@ -21,13 +21,19 @@ using sent_as_t = std::conditional_t<std::is_convertible_v<const std::decay_t<V>
 template <class V>
 concept sendable = !std::is_null_pointer_v<std::decay_t<V>> && typed<sent_as_t<V>>;
 
+/// What a send call takes: anything but a null pointer. A type that is not typed gets there,
+/// and `statefun::type`'s template then stops the compilation with one error that says how to
+/// make it typed (instead of a list of the constraints it failed).
+template <class V>
+concept value_argument = !std::is_null_pointer_v<std::decay_t<V>>;
+
 /// A value already encoded, with its type name.
 class encoded_value {
  public:
   encoded_value() = default;
 
   /// Encodes `value` as its StateFun type.
-  template <sendable V>
+  template <value_argument V>
   static encoded_value of(const V& value) {
     using T = sent_as_t<V>;
     encoded_value encoded;

@@ -1350,6 +1350,212 @@ inline bool plain_number(const YAML::Node& scalar) {
          s.find_first_of("0123456789") != std::string::npos;
 }
 
+// --- The StateFun 2.x format (version "1.0" and "2.0"), told how to write it now ---------------
+
+/// `node[key]` when `node` is a map that has it (yaml-cpp's operator[] on a const node of
+/// another kind throws).
+inline YAML::Node child(const YAML::Node& node, std::string_view key) {
+  if (!node.IsMap()) {
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  return node[std::string(key)];
+}
+
+inline std::string scalar_or(const YAML::Node& node, std::string_view fallback) {
+  return node && node.IsScalar() ? node.Scalar() : std::string(fallback);
+}
+
+/// The entries of `spec.<list>`, each unwrapped from its `- <entry>:` wrapper.
+inline std::vector<YAML::Node> legacy_entries(const YAML::Node& spec, std::string_view list,
+                                              std::string_view entry) {
+  std::vector<YAML::Node> out;
+  const YAML::Node items = child(spec, list);
+  if (items && items.IsSequence()) {
+    for (const YAML::Node& item : items) {
+      if (const YAML::Node inner = child(item, entry); inner && inner.IsMap()) {
+        out.push_back(inner);
+      }
+    }
+  }
+  return out;
+}
+
+/// The function type a 2.x router sends to: its target without the id template.
+inline std::string router_function(const std::string& target) {
+  const std::size_t first = target.find('/');
+  const std::size_t second = first == std::string::npos ? first : target.find('/', first + 1);
+  return target.substr(0, second);
+}
+
+/**
+ * A 2.x module spec (`functions`, `routers`, `ingresses`, `egresses`) written in the component
+ * format, one `kind`/`spec` document per piece, followed by notes on what does not carry over.
+ */
+inline std::string legacy_2x_rewrite(const YAML::Node& spec) {
+  std::vector<YAML::Node> documents;
+  std::vector<std::string> notes;
+  std::string with_states;  // the functions that listed states
+  auto document = [&](std::string_view kind, const YAML::Node& body) {
+    YAML::Node d;
+    d["kind"] = std::string(kind);
+    d["spec"] = body;
+    documents.push_back(d);
+  };
+
+  for (const YAML::Node& function : legacy_entries(spec, "functions", "function")) {
+    const YAML::Node meta = child(function, "meta");
+    const YAML::Node body = child(function, "spec");
+    const std::string type = scalar_or(child(meta, "type"), "<namespace/name>");
+    const std::string kind = scalar_or(child(meta, "kind"), "");
+    if (kind != "http") {
+      notes.push_back("function " + type + " (kind " + (kind.empty() ? "none" : kind) +
+                      "): remote functions are reached over HTTP only now; serve it at an http(s) "
+                      "URL and give it an io.statefun.endpoints.v2/http document");
+      continue;
+    }
+    YAML::Node endpoint;
+    endpoint["functions"] = type;
+    endpoint["urlPathTemplate"] = scalar_or(child(body, "endpoint"), "<the function's URL>");
+    if (const YAML::Node batch = child(body, "maxNumBatchRequests"); batch && batch.IsScalar()) {
+      endpoint["maxNumBatchRequests"] = batch.Scalar();
+    }
+    // 2.x's timeouts become the transport's; read and write timeouts exist for okhttp only.
+    YAML::Node timeouts;
+    constexpr std::pair<std::string_view, std::string_view> renames[] = {
+        {"timeout", "call"}, {"connectTimeout", "connect"}, {"readTimeout", "read"}, {"writeTimeout", "write"}};
+    bool okhttp = false;
+    for (const auto& [old_name, new_name] : renames) {
+      if (const YAML::Node t = child(body, old_name); t && t.IsScalar()) {
+        timeouts[std::string(new_name)] = t.Scalar();
+        okhttp = okhttp || new_name == "read" || new_name == "write";
+      }
+    }
+    if (timeouts.size() > 0) {
+      YAML::Node transport;
+      if (okhttp) {
+        transport["type"] = std::string(okhttp_transport);
+      }
+      transport["timeouts"] = timeouts;
+      endpoint["transport"] = transport;
+    }
+    if (child(body, "states")) {
+      with_states.append(with_states.empty() ? "" : ", ").append(type);
+    }
+    document("io.statefun.endpoints.v2/http", endpoint);
+  }
+
+  if (!with_states.empty()) {
+    notes.push_back("states of " + with_states +
+                    ": module.yaml lists no states any more; each function declares its own (in this "
+                    "SDK, the value_specs given to functions::bind)");
+  }
+
+  // Routers: what a 2.x ingress's records went to; the topics of an ingress name them now.
+  std::vector<std::pair<std::string, std::string>> routes;  // ingress id, function type
+  for (const YAML::Node& router : legacy_entries(spec, "routers", "router")) {
+    const YAML::Node body = child(router, "spec");
+    routes.emplace_back(scalar_or(child(body, "ingress"), ""),
+                        router_function(scalar_or(child(body, "target"), "")));
+  }
+  if (!routes.empty()) {
+    notes.push_back("routers: there are none any more; each topic of an ingress lists its targets "
+                    "(filled in above from the routers)");
+  }
+
+  struct io_kind {
+    std::string_view legacy_prefix;
+    std::string_view current;
+    std::string_view list;  // topics or streams, whose typeUrl is now valueType
+  };
+  constexpr io_kind ingress_kinds[] = {{"statefun.kafka.io/", "io.statefun.kafka.v1/ingress", "topics"},
+                                       {"statefun.kinesis.io/", "io.statefun.kinesis.v1/ingress", "streams"}};
+  constexpr io_kind egress_kinds[] = {{"statefun.kafka.io/", "io.statefun.kafka.v1/egress", ""},
+                                      {"statefun.kinesis.io/", "io.statefun.kinesis.v1/egress", ""}};
+  auto io = [&](std::string_view list, std::string_view entry, const auto& kinds) {
+    for (const YAML::Node& component : legacy_entries(spec, list, entry)) {
+      const YAML::Node meta = child(component, "meta");
+      const std::string type = scalar_or(child(meta, "type"), "");
+      const std::string id = scalar_or(child(meta, "id"), "<namespace/name>");
+      const io_kind* match = nullptr;
+      for (const io_kind& k : kinds) {
+        if (type.starts_with(k.legacy_prefix)) {
+          match = &k;
+        }
+      }
+      if (match == nullptr) {
+        notes.push_back(std::string(entry) + " " + id + " (type " + type +
+                        "): no component of the module.yaml format reads it (Kafka and Kinesis only)");
+        continue;
+      }
+      YAML::Node body;
+      body["id"] = id;
+      const YAML::Node old_body = child(component, "spec");
+      const std::string message_type = scalar_or(child(old_body, "messageType"), "");
+      if (old_body.IsMap()) {
+        for (const auto& field : old_body) {
+          const std::string key = field.first.Scalar();
+          if (key == "messageType" || key == "descriptorSet") {
+            continue;  // protobuf routing of 2.x: the topic's valueType and targets replace it
+          }
+          if (key == "deliverySemantic" && field.second.IsMap() && field.second["transactionTimeoutMillis"]) {
+            YAML::Node semantic = YAML::Clone(field.second);
+            semantic.remove("transactionTimeoutMillis");
+            semantic["transactionTimeout"] = field.second["transactionTimeoutMillis"].Scalar() + "ms";
+            body[key] = semantic;
+            continue;
+          }
+          if (!match->list.empty() && key == match->list && field.second.IsSequence()) {
+            YAML::Node entries(YAML::NodeType::Sequence);
+            for (const YAML::Node& e : field.second) {
+              YAML::Node out;
+              if (e.IsScalar()) {  // a plain topic name, routed by routers
+                out[match->list == "topics" ? "topic" : "stream"] = e.Scalar();
+                out["valueType"] =
+                    message_type.empty() ? "<the type name of its values>" : "type.googleapis.com/" + message_type;
+                YAML::Node targets(YAML::NodeType::Sequence);
+                for (const auto& [ingress, function] : routes) {
+                  if (ingress == id) {
+                    targets.push_back(function);
+                  }
+                }
+                if (targets.size() == 0) {
+                  targets.push_back("<namespace/function>");
+                }
+                out["targets"] = targets;
+              } else if (e.IsMap()) {
+                for (const auto& f : e) {
+                  out[f.first.Scalar() == "typeUrl" ? "valueType" : f.first.Scalar()] = f.second;
+                }
+              }
+              entries.push_back(out);
+            }
+            body[key] = entries;
+            continue;
+          }
+          body[key] = field.second;
+        }
+      }
+      document(match->current, body);
+    }
+  };
+  io("ingresses", "ingress", ingress_kinds);
+  io("egresses", "egress", egress_kinds);
+
+  std::string out;
+  for (const YAML::Node& d : documents) {
+    YAML::Emitter emitter;
+    emitter << d;
+    out.append(out.empty() ? "" : "---\n").append(emitter.c_str()).append("\n");
+  }
+  if (documents.empty()) {
+    out = "kind: io.statefun.endpoints.v2/http\nspec:\n  functions: <namespace/name>\n  urlPathTemplate: <URL>\n";
+  }
+  for (const std::string& note : notes) {
+    out.append("(").append(note).append(")\n");
+  }
+  return out;
+}
+
 /// The single document of the legacy format (`version: "3.0"`, `LegacyRemoteModuleV30`).
 inline void legacy_document(reader& r, const YAML::Node& document, module& out) {
   r.set_kind("legacy format");
@@ -1358,7 +1564,9 @@ inline void legacy_document(reader& r, const YAML::Node& document, module& out) 
   // In JsonServiceLoader's order: the version must be text, then the module must be remote,
   // then the version must be 3.0.
   const located version = top.require("version");
-  if (!version.node.IsScalar() || plain_number(version.node)) {
+  // (An unquoted 1.0 or 2.0 goes on to the message about the 2.x format, which says more.)
+  const bool format_2x = version.node.IsScalar() && (version.node.Scalar() == "1.0" || version.node.Scalar() == "2.0");
+  if (!version.node.IsScalar() || (plain_number(version.node) && !format_2x)) {
     r.fail(version, version.node.IsScalar() ? "is the number " + version.node.Scalar() +
                                                   ", and the runtime wants a "
                                                   "string: write version: \"" +
@@ -1375,8 +1583,11 @@ inline void legacy_document(reader& r, const YAML::Node& document, module& out) 
   const std::string v = version.node.Scalar();
   if (v == "1.0" || v == "2.0") {
     r.fail(version, "format version " + v +
-                        " has reached its end of life; the runtime reads "
-                        "version \"3.0\" and the component format (kind/spec documents)");
+                        " is the legacy module.yaml of StateFun 2.x (module, meta: remote, spec: functions, "
+                        "routers, ingresses, egresses), which StateFun 3 does not read. Write one YAML "
+                        "document per component, kind and spec, separated by ---; this file reads, in "
+                        "that format (docs/module_yaml.md):\n" +
+                        legacy_2x_rewrite(module_fields.find("spec") ? module_fields.find("spec")->node : YAML::Node()));
   }
   if (v == "3.1") {
     r.fail(version,
