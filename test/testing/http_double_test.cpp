@@ -1,0 +1,2 @@
+#include <statefun/testing.hpp>
+#include "support/doctest.hpp"
