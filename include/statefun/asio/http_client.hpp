@@ -226,7 +226,8 @@ class http_client {
   /**
    * A client whose attempts `responder` answers instead of the network (a unit test's double;
    * `base_url` still gives the `Host` field and the calls' names). Everything else is as for
-   * a network origin: checks, per-attempt timeouts, retries and backoff, events.
+   * a network origin: checks, per-attempt timeouts, retries and backoff, events. `executor`
+   * may be empty: a call made outside a task run by statefun::asio then runs inline.
    * @throws std::invalid_argument For a malformed URL, or a null `responder`.
    */
   http_client(::asio::any_io_executor executor, std::string_view base_url, std::shared_ptr<http_responder> responder,
@@ -542,8 +543,8 @@ class http_client {
                                           call_options options, std::string what) {
     const detail::task_scope* scope = detail::task_scope::current();
     const ::asio::any_io_executor executor = scope != nullptr ? scope->executor() : state->executor;
-    if (scope == nullptr) {
-      co_await ::asio::post(executor, use_task);
+    if (scope == nullptr && executor) {
+      co_await ::asio::post(executor, use_task);  // (a client made with no executor stays inline)
     }
     client_observer* const events = state->events;
     const std::chrono::steady_clock::time_point started =

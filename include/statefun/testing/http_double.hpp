@@ -114,7 +114,7 @@ class http_script final : public asio::http_responder {
  * @code
  * statefun::testing::http_double scores;
  * scores.answer({.status = 503}).answer({.status = 200, .body = R"({"score": 90})"});
- * fraud::merchant_score_client client(scores.client(merchant.executor()));
+ * fns.bind("fraud/merchant", merchant_function{scores.client()});
  * ...
  * CHECK(scores.calls() == 2);
  * CHECK(scores.requests()[0].target == "/score/shop");
@@ -129,11 +129,17 @@ class http_double {
 
   /**
    * A client whose attempts this double answers (`base_url` gives the `Host` field; the
-   * client may outlive the double). `executor` is used only for calls made outside a task run
-   * by statefun::asio or the harness, as for any client.
+   * client may outlive the double). Give it to the function under test in place of its real
+   * client.
    */
-  [[nodiscard]] asio::http_client client(::asio::any_io_executor executor,
-                                         std::string_view base_url = "http://double.test",
+  [[nodiscard]] asio::http_client client(std::string_view base_url = "http://double.test",
+                                         asio::client_options options = {}) const {
+    return asio::http_client(::asio::any_io_executor{}, base_url, script_, std::move(options));
+  }
+
+  /// As `client(base_url, options)`, for code that also calls outside any task: such calls
+  /// start on `executor`, as a real client's do.
+  [[nodiscard]] asio::http_client client(::asio::any_io_executor executor, std::string_view base_url,
                                          asio::client_options options = {}) const {
     return asio::http_client(std::move(executor), base_url, script_, std::move(options));
   }
