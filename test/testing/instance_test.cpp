@@ -174,7 +174,8 @@ TEST_CASE("advancing the clock delivers the delayed messages an instance sent it
 
 TEST_CASE("an unbound type, an undeclared state and a mistyped state are refused by name") {
   const auto fns = greeter_functions();
-  CHECK_THROWS_AS(statefun::testing::instance(fns, {"example/nobody", "x"}), std::invalid_argument);
+  statefun::testing::instance nobody(fns, {"example/nobody", "x"});
+  CHECK_THROWS_AS(nobody.receive(1), std::invalid_argument);
   statefun::testing::instance greeter(fns, {"example/greeter", "ann"});
   constexpr auto other = statefun::value_spec<std::int32_t>{"other"};
   constexpr auto mistyped = statefun::value_spec<std::string>{"seen"};

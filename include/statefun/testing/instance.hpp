@@ -72,17 +72,11 @@ class instance {
  public:
   /**
    * The instance at `self` of the function `fns` binds to `self.type`. `fns` must outlive it.
-   * @throws std::invalid_argument if no function is bound to that type.
+   * The function is looked up at the first use, so that `fns` may be filled after (a test
+   * fixture's members, say).
+   * @throws std::invalid_argument (at the first use) if no function is bound to that type.
    */
-  instance(const functions& fns, address self)
-      : self_(std::move(self)), bound_(fns.find(self_.type.str())), handler_(fns.handler()) {
-    if (bound_ == nullptr) {
-      throw std::invalid_argument("statefun::testing: no function is bound to '" + self_.type.str() + "'");
-    }
-    for (const state_spec& spec : bound_->specs) {
-      slots_.push_back({std::string(spec.name), std::string(spec.type_name), false, {}});
-    }
-  }
+  instance(const functions& fns, address self) : self_(std::move(self)), fns_(&fns), handler_(fns.handler()) {}
   instance(const instance&) = delete;
   instance& operator=(const instance&) = delete;
   /// Ends what still waits: each pending wait fails with `operation_aborted`.
@@ -218,6 +212,7 @@ class instance {
   };
 
   state_slot& find(std::string_view name, std::string_view type) {
+    bound();
     for (state_slot& slot : slots_) {
       if (slot.name == name) {
         if (slot.type != type) {
@@ -232,7 +227,21 @@ class instance {
                                 self_.type.str() + "'");
   }
 
-  [[nodiscard]] bool durable() const noexcept { return static_cast<bool>(bound_->run_durable); }
+  /// The bound function, looked up (and its states laid out) at the first use.
+  const statefun::detail::bound_function& bound() {
+    if (bound_ == nullptr) {
+      bound_ = fns_->find(self_.type.str());
+      if (bound_ == nullptr) {
+        throw std::invalid_argument("statefun::testing: no function is bound to '" + self_.type.str() + "'");
+      }
+      for (const state_spec& spec : bound_->specs) {
+        slots_.push_back({std::string(spec.name), std::string(spec.type_name), false, {}});
+      }
+    }
+    return *bound_;
+  }
+
+  [[nodiscard]] bool durable() const noexcept { return bound_ != nullptr && static_cast<bool>(bound_->run_durable); }
 
   [[nodiscard]] std::optional<clock::time_point> next_delivery() const {
     std::optional<clock::time_point> first;
@@ -267,6 +276,7 @@ class instance {
 
   /// Runs one batch through the SDK's handler; `into` gets its effects when it ends.
   void run(std::vector<invocation> batch, const std::shared_ptr<detail::outcome_state>& into) {
+    bound();
     if (busy_) {
       throw std::logic_error("statefun::testing: " + self_.to_string() +
                              " still runs an earlier invocation, waiting on the test's clock: advance it first");
@@ -538,7 +548,8 @@ class instance {
   }
 
   address self_;
-  const statefun::detail::bound_function* bound_;
+  const functions* fns_;
+  const statefun::detail::bound_function* bound_ = nullptr;
   testing::clock clock_;
   request_reply_handler handler_;
   std::vector<state_slot> slots_;
