@@ -105,6 +105,7 @@ struct client_options {
  */
 class http_responder {
  public:
+  /// Destroys the responder.
   virtual ~http_responder() = default;
 
   /**

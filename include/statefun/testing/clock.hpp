@@ -46,8 +46,11 @@ class clock final : public asio::detail::scope_clock {
   /// The clock's durations.
   using duration = std::chrono::steady_clock::duration;
 
+  /// A clock at the epoch, with nothing waiting.
   clock() = default;
+  /// Not copyable: waits point into it.
   clock(const clock&) = delete;
+  /// Not copyable: waits point into it.
   clock& operator=(const clock&) = delete;
   /// Ends what still waits (see `shutdown`).
   ~clock() override { shutdown(); }

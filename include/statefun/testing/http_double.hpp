@@ -125,6 +125,7 @@ class http_double {
   /// How long `time_out()`'s answer takes: past any timeout a test would set.
   static constexpr std::chrono::milliseconds never = std::chrono::hours(24 * 365);
 
+  /// A double with nothing scripted yet.
   http_double() : script_(std::make_shared<detail::http_script>()) {}
 
   /**

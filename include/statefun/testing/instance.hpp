@@ -77,7 +77,9 @@ class instance {
    * @throws std::invalid_argument (at the first use) if no function is bound to that type.
    */
   instance(const functions& fns, address self) : self_(std::move(self)), fns_(&fns), handler_(fns.handler()) {}
+  /// Not copyable: its invocations point into it.
   instance(const instance&) = delete;
+  /// Not copyable: its invocations point into it.
   instance& operator=(const instance&) = delete;
   /// Ends what still waits: each pending wait fails with `operation_aborted`.
   ~instance() { clock_.shutdown(); }

@@ -16,7 +16,12 @@ namespace statefun::inline v0::testing {
 /// One await of a durable flow (`call`, `sleep`, `run`, `next_message`), in the order issued.
 struct step {
   /// Which await it is.
-  enum class kind : std::uint8_t { call, sleep, run, next_message };
+  enum class kind : std::uint8_t {
+    call,          ///< `ctx.call`
+    sleep,         ///< `ctx.sleep`
+    run,           ///< `ctx.run`
+    next_message,  ///< `ctx.next_message`
+  };
   /// Where it stands.
   enum class status : std::uint8_t {
     pending,    ///< issued, not completed
