@@ -45,6 +45,12 @@ class merchant_score_client {
       : http_(std::move(executor), base_url),
         call_{.timeout = options.timeout, .retries = options.retries, .backoff = options.backoff} {}
 
+  /// A client of the service through `http` (in unit tests: a statefun::testing::http_double's
+  /// client, see functions_unit_test.cpp).
+  explicit merchant_score_client(statefun::asio::http_client http, score_service_options options = {})
+      : http_(std::move(http)),
+        call_{.timeout = options.timeout, .retries = options.retries, .backoff = options.backoff} {}
+
   /// The merchant's score, or `unknown_merchant` when the service gives none in time.
   statefun::task<merchant_score> score_of(std::string merchant) {
     std::optional<merchant_score> score;

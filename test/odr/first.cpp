@@ -2,6 +2,7 @@
 // A non-inline function or variable defined in a header then fails the link with a duplicate
 // symbol (fmt's ranges-odr-test, cpp-httplib's include_httplib.cc).
 #include <statefun/statefun.hpp>
+#include <statefun/testing.hpp>
 
 #include <string_view>
 

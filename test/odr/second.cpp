@@ -1,5 +1,6 @@
 // The second TU of the ODR test (see first.cpp).
 #include <statefun/statefun.hpp>
+#include <statefun/testing.hpp>
 
 #include <string_view>
 

@@ -15,10 +15,12 @@
 #include <statefun/asio/detail/client_transport.hpp>
 #include <statefun/asio/detail/connection_pool.hpp>
 #include <statefun/asio/detail/http_origin.hpp>
+#include <statefun/asio/detail/scope_clock.hpp>
 #include <statefun/asio/detail/task_scope.hpp>
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
 #include <statefun/detail/http_grammar.hpp>
+#include <statefun/expected.hpp>
 #include <statefun/observer.hpp>
 #include <statefun/task.hpp>
 
@@ -99,6 +101,26 @@ struct client_options {
    * Clients with one name share their series.
    */
   std::string name;
+};
+
+/**
+ * What answers an `http_client`'s attempts in place of the network: a test double such as
+ * `statefun::testing::http_double`. The client still checks, frames, times and retries each
+ * call as it would over a socket; only the exchange of one attempt goes to `attempt`.
+ */
+class http_responder {
+ public:
+  /// Destroys the responder.
+  virtual ~http_responder() = default;
+
+  /**
+   * One attempt at `request` (with the `Host` field the client adds unless given), under the
+   * call's per-attempt `timeout` (zero: none). Runs in the calling task's scope.
+   * @return The response, or the error the attempt failed with, as a socket would have:
+   *         `asio::error::timed_out`, `asio::error::connection_refused`, ...
+   */
+  virtual task<expected<http_response, std::error_code>> attempt(const http_request& request,
+                                                                  std::chrono::milliseconds timeout) = 0;
 };
 
 /**
@@ -211,6 +233,17 @@ class http_client {
       : state_(make_state(std::move(executor), base_url, std::move(connector), options)) {}
 
   /**
+   * A client whose attempts `responder` answers instead of the network (a unit test's double;
+   * `base_url` still gives the `Host` field and the calls' names). Everything else is as for
+   * a network origin: checks, per-attempt timeouts, retries and backoff, events. `executor`
+   * may be empty: a call made outside a task run by statefun::asio then runs inline.
+   * @throws std::invalid_argument For a malformed URL, or a null `responder`.
+   */
+  http_client(::asio::any_io_executor executor, std::string_view base_url, std::shared_ptr<http_responder> responder,
+              client_options options = {})
+      : state_(make_state(std::move(executor), base_url, client_connector{}, options, std::move(responder))) {}
+
+  /**
    * Sends `req` and returns the final response, retrying as `options` says.
    *
    * @return The response, 4xx and 5xx included (the last 5xx once retries run out).
@@ -229,8 +262,11 @@ class http_client {
     const bool head_request = req.method == "HEAD";
     const bool keep_alive = !asks_to_close(req.headers);
     std::string head = request_head(req, state_->origin);
-    return run(state_, std::move(head), std::move(req.body), head_request, keep_alive, options,
-               req.method + " " + base() + req.target);
+    std::string what = req.method + " " + base() + req.target;
+    if (state_->responder != nullptr) {
+      return run_answered(state_, with_host(std::move(req), state_->origin), options, std::move(what));
+    }
+    return run(state_, std::move(head), std::move(req.body), head_request, keep_alive, options, std::move(what));
   }
 
   /// `GET target`.
@@ -268,12 +304,20 @@ class http_client {
     /// Where the client's events go, or null: nothing is counted.
     client_observer* events;
     detail::connection_pool pool;  // last: its connections go first
+    /// What answers the attempts instead of the network, or null (the network).
+    std::shared_ptr<http_responder> responder{};
   };
 
   static std::shared_ptr<shared_state> make_state(::asio::any_io_executor executor, std::string_view base_url,
-                                                  client_connector connector, const client_options& options) {
+                                                  client_connector connector, const client_options& options,
+                                                  std::shared_ptr<http_responder> responder = nullptr) {
     detail::http_origin origin = detail::parse_http_origin(base_url);
     std::shared_ptr<const detail::client_transport> transport;
+    if (responder != nullptr) {
+      auto state = std::make_shared<shared_state>(std::move(executor), std::move(origin), nullptr, options);
+      state->responder = std::move(responder);
+      return state;
+    }
     switch (origin.transport) {
       case detail::origin_transport::tcp:
         transport = std::make_shared<detail::plain_client_transport<detail::tcp_client_connection>>();
@@ -464,6 +508,86 @@ class http_client {
     return delay >= cap / 2 ? cap : std::min(delay * 2, cap);
   }
 
+  /// `req` with the `Host` field the request head carries (unless the caller gave one).
+  static http_request with_host(http_request req, const detail::http_origin& origin) {
+    namespace g = statefun::detail::http1;
+    for (const auto& [name, value] : req.headers) {
+      if (g::iequals(name, "host")) {
+        return req;
+      }
+    }
+    req.headers.insert(req.headers.begin(), {"Host", origin.host_header});
+    return req;
+  }
+
+  /// Waits `delay` before a retry: on the scope's clock if it has one (a unit test's), else on
+  /// a timer of `executor`.
+  static task<> back_off(const detail::task_scope* scope, const ::asio::any_io_executor& executor,
+                         std::chrono::milliseconds delay) {
+    if (scope != nullptr && scope->clock() != nullptr) {
+      co_await scope->clock()->wait(delay);
+      co_return;
+    }
+    ::asio::steady_timer timer(executor, detail::deadline_after(delay));
+    co_await timer.async_wait(use_task);
+  }
+
+  /// The error of a call that failed for good.
+  static std::system_error call_failed(const attempt_result& result, const call_options& options,
+                                       const std::string& what) {
+    std::string message = "statefun::asio::http_client: " + what;
+    if (result.error == std::errc::message_size) {
+      message.append(": response body over call_options::max_response_bytes (")
+          .append(std::to_string(options.max_response_bytes))
+          .append(" bytes)");
+    } else if (!result.reason.empty()) {
+      message.append(": malformed response: ").append(result.reason);
+    }
+    return std::system_error(result.error, message);
+  }
+
+  /// The call when a responder answers it: the same retry loop as `run`, each attempt
+  /// answered by the responder. (Apart so that `run`, the network's path, is as it was.)
+  static task<http_response> run_answered(std::shared_ptr<shared_state> state, http_request req,
+                                          call_options options, std::string what) {
+    const detail::task_scope* scope = detail::task_scope::current();
+    const ::asio::any_io_executor executor = scope != nullptr ? scope->executor() : state->executor;
+    if (scope == nullptr && executor) {
+      co_await ::asio::post(executor, use_task);  // (a client made with no executor stays inline)
+    }
+    client_observer* const events = state->events;
+    const std::chrono::steady_clock::time_point started =
+        events != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    const int retries = std::max(options.retries, 0);
+    const std::chrono::milliseconds cap = std::max(options.max_backoff, std::chrono::milliseconds(0));
+    std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), cap);
+    for (int attempt_number = 0;; ++attempt_number) {
+      auto answered = co_await state->responder->attempt(req, options.timeout);
+      attempt_result result;
+      if (answered) {
+        result.response = std::move(*answered);
+      } else {
+        result.error = answered.error();
+      }
+      const bool last = attempt_number >= retries;
+      if (result.response) {
+        const bool server_error = result.response->status >= 500 && result.response->status <= 599;
+        const bool final_response = last || !server_error || !options.retry_on_5xx;
+        observe_attempt(events, result, final_response, attempt_number, started);
+        if (final_response) {
+          co_return std::move(*result.response);
+        }
+      } else if (last || !retryable(result.error)) {
+        observe_attempt(events, result, true, attempt_number, started);
+        throw call_failed(result, options, what);
+      } else {
+        observe_attempt(events, result, false, attempt_number, started);
+      }
+      co_await back_off(scope, executor, delay);
+      delay = next_backoff(delay, cap);
+    }
+  }
+
   /// The call: attempts, with backoff waits between them, until one is final.
   static task<http_response> run(std::shared_ptr<shared_state> state, std::string head, std::string body,
                                  bool head_request, bool keep_alive, call_options options, std::string what) {
@@ -494,20 +618,16 @@ class http_client {
         }
       } else if (last || !retryable(result.error)) {
         observe_attempt(events, result, true, attempt_number, started);
-        std::string message = "statefun::asio::http_client: " + what;
-        if (result.error == std::errc::message_size) {
-          message.append(": response body over call_options::max_response_bytes (")
-              .append(std::to_string(options.max_response_bytes))
-              .append(" bytes)");
-        } else if (!result.reason.empty()) {
-          message.append(": malformed response: ").append(result.reason);
-        }
-        throw std::system_error(result.error, message);
+        throw call_failed(result, options, what);
       } else {
         observe_attempt(events, result, false, attempt_number, started);
       }
-      ::asio::steady_timer timer(executor, detail::deadline_after(delay));
-      co_await timer.async_wait(use_task);
+      if (scope != nullptr && scope->clock() != nullptr) {
+        co_await scope->clock()->wait(delay);  // a unit test's clock
+      } else {
+        ::asio::steady_timer timer(executor, detail::deadline_after(delay));
+        co_await timer.async_wait(use_task);
+      }
       delay = next_backoff(delay, cap);
     }
   }

@@ -5,6 +5,8 @@
 
 #include <asio/steady_timer.hpp>
 
+#include <statefun/asio/detail/scope_clock.hpp>
+#include <statefun/asio/detail/task_scope.hpp>
 #include <statefun/asio/use_task.hpp>
 #include <statefun/config.hpp>
 #include <statefun/task.hpp>
@@ -20,8 +22,15 @@ namespace statefun::inline v0::asio {
  *
  * This is a wait inside one invocation; to act later without holding the runtime's request
  * open, send a delayed message instead (`context::send_after`).
+ *
+ * In a unit test (statefun::testing), the wait is on the test's clock: it ends when the test
+ * moves that clock past it, not in real time.
  */
 inline task<> sleep_for(std::chrono::steady_clock::duration duration) {
+  if (const detail::task_scope* scope = detail::task_scope::current(); scope != nullptr && scope->clock() != nullptr) {
+    co_await scope->clock()->wait(duration);
+    co_return;
+  }
   ::asio::steady_timer timer(current_executor(), duration);
   co_await timer.async_wait(use_task);
 }

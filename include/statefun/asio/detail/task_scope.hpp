@@ -14,6 +14,8 @@
 
 namespace statefun::inline v0::asio::detail {
 
+class scope_clock;
+
 /**
  * The context a tree of tasks runs in: the executor their Asio operations complete on, and the
  * operations that are pending right now, so that one call cancels all of them.
@@ -70,6 +72,12 @@ class task_scope {
     pending_.for_each([type](operation& op) { op.signal_.emit(type); });
   }
 
+  /// The clock the scope's timed waits (`sleep_for`, the HTTP client's backoff) use instead of
+  /// real time, or null (real time): a unit test's clock (see statefun::testing).
+  scope_clock* clock() const noexcept { return clock_; }
+  /// Makes the scope's timed waits use `clock` (which must outlive them); null: real time.
+  void use_clock(scope_clock* clock) noexcept { clock_ = clock; }
+
   /// Re-arms a cancelled scope for the next tree of tasks (no operation may be pending).
   void reset() noexcept { cancelled_ = false; }
 
@@ -85,6 +93,7 @@ class task_scope {
   ::asio::any_io_executor executor_;
   intrusive_list<operation> pending_;
   bool cancelled_ = false;
+  scope_clock* clock_ = nullptr;
 };
 
 }  // namespace statefun::inline v0::asio::detail
