@@ -15,6 +15,7 @@
 #include <statefun/codec/from_function.hpp>
 #include <statefun/codec/to_function.hpp>
 #include <statefun/detail/durable_journal.hpp>
+#include <statefun/durable.hpp>
 #include <statefun/statefun.hpp>
 
 #include <algorithm>

@@ -11,6 +11,7 @@
 
 #include <statefun/codec/to_function.hpp>
 #include <statefun/detail/durable_journal.hpp>
+#include <statefun/durable.hpp>
 #include <statefun/statefun.hpp>
 
 #include "fuzz_check.hpp"

@@ -5,6 +5,8 @@
 // caller, as any function can; they do not know whether the caller is a durable flow
 // (checkout_flow.hpp) or message handlers (checkout_handlers.hpp).
 
+#include <statefun/durable.hpp>
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 
 #include <nlohmann/json.hpp>

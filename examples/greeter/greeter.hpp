@@ -4,6 +4,7 @@
 // user's logins and publishes the count to Kafka; a user idle for more than a minute starts
 // again from zero (a delayed message, cancelled and re-armed on every login).
 
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 
 #include <nlohmann/json.hpp>

@@ -7,6 +7,8 @@
 
 #include "greeter.hpp"
 
+#include <statefun/durable.hpp>
+
 namespace greeter {
 
 inline statefun::task<> greet_durable(statefun::durable_context& ctx, const statefun::message& msg) {

@@ -4,6 +4,7 @@
 // Kafka, what a cart and an item's inventory say to each other, and what the application
 // publishes. Quantities are counts of units, 64-bit so that sums of them do not overflow.
 
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 
 #include <nlohmann/json.hpp>

@@ -7,6 +7,7 @@
 
 #include "messages.hpp"
 
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 
 #include <nlohmann/json.hpp>

@@ -7,8 +7,13 @@
 #include <statefun/address.hpp>
 #include <statefun/context.hpp>
 #include <statefun/detail/durable_engine.hpp>
+#include <statefun/durable_options.hpp>
+#include <statefun/error.hpp>
+#include <statefun/expected.hpp>
+#include <statefun/functions.hpp>
 #include <statefun/message.hpp>
 #include <statefun/message_builder.hpp>
+#include <statefun/request_reply_handler.hpp>
 #include <statefun/task.hpp>
 #include <statefun/type.hpp>
 
@@ -18,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -69,18 +75,6 @@ decltype(auto) invoke_run(Fn& fn, const std::string& key) {
     return fn();
   }
 }
-
-template <class T>
-struct run_result {
-  using type = T;
-  static constexpr bool is_task = false;
-};
-
-template <class T>
-struct run_result<task<T>> {
-  using type = T;
-  static constexpr bool is_task = true;
-};
 
 template <class Fn>
 using run_return_t = decltype(invoke_run(std::declval<Fn&>(), std::declval<const std::string&>()));
@@ -464,6 +458,53 @@ class durable_context {
 template <class Fn>
 concept durable_function = std::invocable<Fn&, durable_context&, const message&> &&
                            detail::run_result<std::invoke_result_t<Fn&, durable_context&, const message&>>::is_task;
+
+// --- How functions::bind takes a durable function ----------------------------------------------
+
+namespace detail {
+
+/// What `bind` keeps of a durable function, behind `bound_function::durable`.
+struct durable_bound {
+  durable_body body;        ///< the function, its value (if any) sent as a reply
+  durable_options options;  ///< as given to `bind`
+};
+
+/// Runs a durable function's batches through the handler, with the engine.
+struct durable_access {
+  /// A `durable_runner`: the batch through `handler`'s loop, with the durable engine.
+  static task<expected<std::string_view, error>> run(request_reply_handler& handler, const bound_function& function) {
+    const auto& bound = *static_cast<const durable_bound*>(function.durable.get());
+    return handler.run_durable<durable_engine>(function, bound.body, bound.options);
+  }
+};
+
+/// A durable function is bindable once this header is included.
+template <class Fn>
+  requires durable_function<Fn>
+struct durable_binding<Fn> {
+  /// `bind` takes `Fn`.
+  static constexpr bool value = true;
+
+  /// Stores `fn` (its value, if any, becomes a reply) and the runner in `bound`.
+  static void attach(bound_function& bound, Fn fn, const durable_options& options) {
+    using value = typename run_result<std::invoke_result_t<Fn&, durable_context&, const message&>>::type;
+    durable_body body = [fn = std::move(fn)](durable_context& ctx, const message& msg) mutable -> task<> {
+      if constexpr (std::is_void_v<value>) {
+        co_await fn(ctx, msg);
+      } else {
+        auto flow = fn(ctx, msg);
+        value answer = co_await std::move(flow);
+        if (ctx.caller()) {
+          ctx.reply(answer);  // a reply, as a coroutine function's return value is
+        }
+      }
+    };
+    bound.durable = std::make_shared<const durable_bound>(durable_bound{std::move(body), options});
+    bound.run_durable = &durable_access::run;
+  }
+};
+
+}  // namespace detail
 
 /// @cond STATEFUN_INTERNAL
 // --- The replay, which needs durable_context --------------------------------------------------

@@ -4,7 +4,9 @@
 /// `functions`: the registry of the function types a service serves.
 
 #include <statefun/context.hpp>
-#include <statefun/durable.hpp>
+#include <statefun/durable_options.hpp>
+#include <statefun/error.hpp>
+#include <statefun/expected.hpp>
 #include <statefun/message.hpp>
 #include <statefun/observer.hpp>
 #include <statefun/task.hpp>
@@ -27,6 +29,42 @@
 namespace statefun::inline v0 {
 
 class request_reply_handler;
+class durable_context;
+
+namespace detail {
+
+/// What a function returns: `T`, or `task<T>` (`is_task`), with `type` the `T`.
+template <class T>
+struct run_result {
+  using type = T;
+  static constexpr bool is_task = false;
+};
+
+template <class T>
+struct run_result<task<T>> {
+  using type = T;
+  static constexpr bool is_task = true;
+};
+
+struct bound_function;
+struct durable_access;
+
+/**
+ * How `functions::bind` takes a durable function. Only <statefun/durable.hpp> specialises it
+ * (`value` true, and `attach` storing the function and the engine that runs it), so a service
+ * that binds no durable function does not compile the durable engine.
+ */
+template <class Fn>
+struct durable_binding {
+  /// Whether `bind` takes `Fn` as a durable function.
+  static constexpr bool value = false;
+};
+
+/// Runs a batch of a bound durable function on `handler` (set by durable.hpp's `attach`).
+using durable_runner = task<expected<std::string_view, error>> (*)(request_reply_handler& handler,
+                                                                   const bound_function& function);
+
+}  // namespace detail
 
 /// A plain function: `void f(statefun::context&, statefun::message)`, or one returning a value
 /// that is sent back to the caller.
@@ -53,8 +91,10 @@ struct bound_function {
   /// Exactly one of the three is set.
   std::function<void(context&, const message&)> run_plain{};
   std::function<task<>(context&, const message&)> run_coroutine{};
-  durable_body run_durable{};
-  durable_options durable{};
+  durable_runner run_durable = nullptr;
+  /// A durable function and its options, as durable.hpp's `attach` stored them (`run_durable`
+  /// knows their type).
+  std::shared_ptr<const void> durable{};
   /// Where this type's events go (see `functions::observe`), or null: nothing is counted.
   function_observer* events = nullptr;
 };
@@ -75,10 +115,20 @@ concept takes_context = std::invocable<Fn&, context&, const message&>;
 template <class Fn>
 concept takes_durable_context = std::invocable<Fn&, durable_context&, const message&>;
 
+/// Whether `Fn` takes `(durable_context&, const message&)` and returns a `task`.
+template <class Fn>
+consteval bool durable_coroutine_shape() {
+  if constexpr (takes_durable_context<Fn>) {
+    return run_result<std::invoke_result_t<Fn&, durable_context&, const message&>>::is_task;
+  } else {
+    return false;
+  }
+}
+
 /// What `functions::bind` takes. The value a function returns is checked where it is sent:
 /// a type that is not typed gets `type`'s one error there.
 template <class Fn>
-concept bindable = durable_function<Fn> || takes_context<Fn>;
+concept bindable = durable_binding<Fn>::value || takes_context<Fn>;
 
 /// Stops the compilation at one error that says which functions `bind` takes (docs/types.md,
 /// "Compile errors"); true for a function it takes.
@@ -87,8 +137,12 @@ consteval bool report_unbindable() {
   // Plain bools, not the concepts: see report_untyped.
   constexpr bool ok = bindable<Fn>;
   constexpr bool durable_shape = takes_durable_context<Fn>;
+  constexpr bool durable_coroutine = durable_coroutine_shape<Fn>();
   constexpr bool mutable_message = std::invocable<Fn&, context&, message&>;
-  static_assert(ok || !durable_shape,
+  static_assert(ok || !durable_coroutine,
+                "statefun: this is a durable function (it takes statefun::durable_context&): "
+                "#include <statefun/durable.hpp> where you bind it");
+  static_assert(ok || durable_coroutine || !durable_shape,
                 "statefun: a durable function (one taking statefun::durable_context&) must be a coroutine: "
                 "statefun::task<> f(statefun::durable_context&, const statefun::message&), or task<R> to reply "
                 "with an R; a function that awaits nothing takes statefun::context& instead");
@@ -131,7 +185,7 @@ class functions {
  public:
   /**
    * Binds `fn` to `type`, declaring the states it uses. `fn` is a plain function, a coroutine
-   * (`task<>`), or a durable function (taking a `durable_context&`, see durable.hpp). A plain
+   * (`task<>`), or a durable function (taking a `durable_context&`: include durable.hpp). A plain
    * function or coroutine that returns a value sends it to its caller, as a reply.
    * Any other `fn` is a compile error that lists these forms.
    * @throws std::invalid_argument if `type` is already bound or a state is declared twice.
@@ -148,7 +202,7 @@ class functions {
     // error rather than at a list of failed constraints.
     static_assert(detail::report_unbindable<Fn>());
     if constexpr (detail::bindable<Fn>) {
-      using result = std::invoke_result_t<Fn&, std::conditional_t<durable_function<Fn>, durable_context&, context&>,
+      using result = std::invoke_result_t<Fn&, std::conditional_t<detail::durable_binding<Fn>::value, durable_context&, context&>,
                                           const message&>;
       using reply = typename detail::run_result<result>::type;
       if constexpr (!std::is_void_v<reply>) {
@@ -187,24 +241,11 @@ class functions {
       owned.name = bound->names.emplace_back(spec.name);
       bound->specs.push_back(owned);
     }
-    using result = std::invoke_result_t<Fn&, std::conditional_t<durable_function<Fn>, durable_context&, context&>,
-                                        const message&>;
-    if constexpr (durable_function<Fn>) {
+    if constexpr (detail::durable_binding<Fn>::value) {
       bound->specs.push_back(state_spec(bound->names.emplace_back(detail::journal_state_name), detail::journal_type_name));
-      bound->durable = options;
-      using value = typename detail::run_result<result>::type;
-      bound->run_durable = [fn = std::move(fn)](durable_context& ctx, const message& msg) mutable -> task<> {
-        if constexpr (std::is_void_v<value>) {
-          co_await fn(ctx, msg);
-        } else {
-          auto flow = fn(ctx, msg);
-          value answer = co_await std::move(flow);
-          if (ctx.caller()) {
-            ctx.reply(answer);  // a reply, as a coroutine function's return value is
-          }
-        }
-      };
-    } else if constexpr (detail::run_result<result>::is_task) {
+      detail::durable_binding<Fn>::attach(*bound, std::move(fn), options);
+    } else if constexpr (coroutine_function<Fn>) {
+      using result = std::invoke_result_t<Fn&, context&, const message&>;
       using value = typename detail::run_result<result>::type;
       if constexpr (std::is_void_v<value>) {
         bound->run_coroutine = std::move(fn);
@@ -215,7 +256,7 @@ class functions {
           detail::answer_caller(ctx, answer);
         };
       }
-    } else if constexpr (std::is_void_v<result>) {
+    } else if constexpr (std::is_void_v<std::invoke_result_t<Fn&, context&, const message&>>) {
       bound->run_plain = std::move(fn);
     } else {
       bound->run_plain = [fn = std::move(fn)](context& ctx, const message& msg) mutable {

@@ -70,8 +70,8 @@ class request_reply_handler {
     if (first.function->run_plain) {
       co_return run_plain(*first.function);
     }
-    if (first.function->run_durable) {
-      co_return co_await run_durable(*first.function);
+    if (first.function->run_durable != nullptr) {
+      co_return co_await first.function->run_durable(*this, *first.function);
     }
     co_return co_await run_coroutine(*first.function);
   }
@@ -85,8 +85,8 @@ class request_reply_handler {
     if (first.function->run_plain) {
       return run_plain(*first.function);
     }
-    if (first.function->run_durable) {
-      return sync_wait(run_durable(*first.function));
+    if (first.function->run_durable != nullptr) {
+      return sync_wait(first.function->run_durable(*this, *first.function));
     }
     return sync_wait(run_coroutine(*first.function));
   }
@@ -283,12 +283,17 @@ class request_reply_handler {
     co_return finish();
   }
 
+  /// durable.hpp runs durable functions through `run_durable`, with its engine.
+  friend struct detail::durable_access;
+
   /// A durable function: each invocation goes through the engine, which replays the
-  /// address's flow from its journal (durable.hpp); the journal is written back last.
-  task<result> run_durable(const detail::bound_function& function) {
+  /// address's flow from its journal (durable.hpp); the journal is written back last. A
+  /// template, instantiated by durable.hpp only, so that the core does not compile the engine.
+  template <class Engine, class Body>
+  task<result> run_durable(const detail::bound_function& function, const Body& body, const durable_options& options) {
     statefun::storage storage(cells_, self_.type);
     context ctx(self_, caller_, storage, effects_);
-    detail::durable_engine engine(function.run_durable, function.durable, ctx, function.specs, cells_);
+    Engine engine(body, options, ctx, function.specs, cells_);
     std::exception_ptr failure;
     try {
       engine.load();

@@ -1,18 +1,19 @@
 #pragma once
 
 /// @file
-/// Everything a function service needs: `#include <statefun/statefun.hpp>`.
+/// The core of a function service: `#include <statefun/statefun.hpp>`. JSON types
+/// (<statefun/json.hpp>), protobuf messages (<statefun/protobuf.hpp>), durable functions
+/// (<statefun/durable.hpp>) and the transports (<statefun/asio/server.hpp>, ...) are included
+/// where they are used, so a TU pays only for what it uses.
 
 #include <statefun/address.hpp>
 #include <statefun/cancellation_token.hpp>
 #include <statefun/config.hpp>
 #include <statefun/context.hpp>
-#include <statefun/durable.hpp>
 #include <statefun/egress.hpp>
 #include <statefun/error.hpp>
 #include <statefun/expected.hpp>
 #include <statefun/functions.hpp>
-#include <statefun/json.hpp>
 #include <statefun/message.hpp>
 #include <statefun/message_builder.hpp>
 #include <statefun/request_reply_handler.hpp>

@@ -1,7 +1,7 @@
 // A durable function (taking durable_context&) written as a plain one, returning void instead of
 // a task: the one error says to make it a coroutine (or to take a context&).
 // expect-error: statefun: a durable function (one taking statefun::durable_context&) must be a coroutine
-#include <statefun/functions.hpp>
+#include <statefun/durable.hpp>
 
 #ifdef STATEFUN_MISUSE
 void order(statefun::durable_context& ctx, const statefun::message&) {

@@ -7,6 +7,7 @@
 #include "support/doctest.hpp"
 
 #include <statefun/codec/to_function.hpp>
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 
 #include <asio/io_context.hpp>

@@ -1,5 +1,6 @@
 #include <statefun/local/runtime.hpp>
 #include <statefun/metrics/prometheus.hpp>
+#include <statefun/durable.hpp>
 #include <statefun/statefun.hpp>
 
 #include "support/doctest.hpp"

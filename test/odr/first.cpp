@@ -1,6 +1,8 @@
 // The ODR test: this TU and second.cpp both include everything and are linked into one program.
 // A non-inline function or variable defined in a header then fails the link with a duplicate
 // symbol (fmt's ranges-odr-test, cpp-httplib's include_httplib.cc).
+#include <statefun/durable.hpp>
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 #include <statefun/testing.hpp>
 

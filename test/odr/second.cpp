@@ -1,4 +1,6 @@
 // The second TU of the ODR test (see first.cpp).
+#include <statefun/durable.hpp>
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 #include <statefun/testing.hpp>
 

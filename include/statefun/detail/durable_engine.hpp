@@ -9,6 +9,7 @@
 #include <statefun/cancellation_token.hpp>
 #include <statefun/context.hpp>
 #include <statefun/detail/durable_journal.hpp>
+#include <statefun/durable_options.hpp>
 #include <statefun/message.hpp>
 #include <statefun/message_builder.hpp>
 #include <statefun/observer.hpp>
@@ -36,16 +37,6 @@
 namespace statefun::inline v0 {
 
 class durable_context;
-
-/// How a durable function keeps its journal and waits for calls.
-struct durable_options {
-  /// How long a call waits for its reply unless the call says otherwise. A wait that never
-  /// ends (a lost reply, calls in a cycle) then ends as a `call_timeout` instead of silently.
-  std::chrono::milliseconds call_timeout = std::chrono::minutes(1);
-  /// The largest journal (encoded) an address may keep. A batch that would leave a bigger one
-  /// fails with `journal_full`; the runtime then retries it as any failed batch.
-  std::size_t max_journal_bytes = 1024 * 1024;
-};
 
 /// A call's reply did not arrive within its timeout.
 class call_timeout : public std::runtime_error {

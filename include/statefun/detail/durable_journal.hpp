@@ -6,6 +6,7 @@
 /// data and its encoding (protobuf wire format, written by hand like the protocol codec).
 
 #include <statefun/detail/wire.hpp>
+#include <statefun/durable_options.hpp>  // journal_state_name, journal_type_name
 #include <statefun/error.hpp>
 
 #include <cstddef>
@@ -17,9 +18,6 @@
 
 namespace statefun::inline v0::detail {
 
-/// The reserved state holding the journal, and its type name.
-inline constexpr std::string_view journal_state_name = "statefun_cpp_journal";
-inline constexpr std::string_view journal_type_name = "io.statefun_cpp.durable/journal";
 /// The message a flow sends itself for a sleep or a call's timeout.
 inline constexpr std::string_view wake_type_name = "io.statefun_cpp.durable/wake";
 

@@ -21,6 +21,8 @@
 #include <statefun/codec/to_function.hpp>
 #include <statefun/local/detail/endpoint_url.hpp>
 #include <statefun/local/detail/http_endpoint.hpp>
+#include <statefun/durable.hpp>
+#include <statefun/json.hpp>
 #include <statefun/statefun.hpp>
 
 #include <signal.h>
