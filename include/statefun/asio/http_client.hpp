@@ -546,29 +546,33 @@ class http_client {
     return std::system_error(result.error, message);
   }
 
-  /// The call when a responder answers it: the same retry loop as `run`, each attempt
-  /// answered by the responder. (Apart so that `run`, the network's path, is as it was.)
-  static task<http_response> run_answered(std::shared_ptr<shared_state> state, http_request req,
-                                          call_options options, std::string what) {
-    const detail::task_scope* scope = detail::task_scope::current();
-    const ::asio::any_io_executor executor = scope != nullptr ? scope->executor() : state->executor;
-    if (scope == nullptr && executor) {
-      co_await ::asio::post(executor, use_task);  // (a client made with no executor stays inline)
+  /// One attempt answered by the responder, as the network's `attempt` reports one.
+  static task<attempt_result> answer(http_responder& responder, const http_request& req,
+                                     std::chrono::milliseconds timeout) {
+    auto answered = co_await responder.attempt(req, timeout);
+    if (answered) {
+      co_return attempt_result{std::move(*answered), {}, {}};
     }
-    client_observer* const events = state->events;
+    co_return attempt_result{std::nullopt, answered.error(), {}};
+  }
+
+  /**
+   * The retry loop both paths share: `next_attempt()` (a task of an `attempt_result`) until one
+   * is final, with backoff waits between them and the observer told of each.
+   */
+  template <class NextAttempt>
+  static task<http_response> retry(const shared_state& state, const detail::task_scope* scope,
+                                   ::asio::any_io_executor executor, const call_options& options,
+                                   const std::string& what, NextAttempt next_attempt) {
+    client_observer* const events = state.events;
+    // The clock is read only for an observer (the call's duration).
     const std::chrono::steady_clock::time_point started =
         events != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const int retries = std::max(options.retries, 0);
     const std::chrono::milliseconds cap = std::max(options.max_backoff, std::chrono::milliseconds(0));
     std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), cap);
     for (int attempt_number = 0;; ++attempt_number) {
-      auto answered = co_await state->responder->attempt(req, options.timeout);
-      attempt_result result;
-      if (answered) {
-        result.response = std::move(*answered);
-      } else {
-        result.error = answered.error();
-      }
+      attempt_result result = co_await next_attempt();
       const bool last = attempt_number >= retries;
       if (result.response) {
         const bool server_error = result.response->status >= 500 && result.response->status <= 599;
@@ -588,7 +592,19 @@ class http_client {
     }
   }
 
-  /// The call: attempts, with backoff waits between them, until one is final.
+  /// The call when a responder answers it (a unit test's double): `retry` over the responder.
+  static task<http_response> run_answered(std::shared_ptr<shared_state> state, http_request req,
+                                          call_options options, std::string what) {
+    const detail::task_scope* scope = detail::task_scope::current();
+    const ::asio::any_io_executor executor = scope != nullptr ? scope->executor() : state->executor;
+    if (scope == nullptr && executor) {
+      co_await ::asio::post(executor, use_task);  // (a client made with no executor stays inline)
+    }
+    const auto next_attempt = [&] { return answer(*state->responder, req, options.timeout); };
+    co_return co_await retry(*state, scope, executor, options, what, next_attempt);
+  }
+
+  /// The call over the network: `retry` over connections of the pool.
   static task<http_response> run(std::shared_ptr<shared_state> state, std::string head, std::string body,
                                  bool head_request, bool keep_alive, call_options options, std::string what) {
     const detail::task_scope* scope = detail::task_scope::current();
@@ -598,38 +614,10 @@ class http_client {
       // connections' handlers (and the deadline's) run, so they never run concurrently with us.
       co_await ::asio::post(executor, use_task);
     }
-    client_observer* const events = state->events;
-    // The clock is read only for an observer (the call's duration).
-    const std::chrono::steady_clock::time_point started =
-        events != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    const int retries = std::max(options.retries, 0);
-    const std::chrono::milliseconds cap = std::max(options.max_backoff, std::chrono::milliseconds(0));
-    std::chrono::milliseconds delay = std::clamp(options.backoff, std::chrono::milliseconds(0), cap);
-    for (int attempt_number = 0;; ++attempt_number) {
-      attempt_result result =
-          co_await attempt(*state, executor, head, body, head_request, keep_alive, options);
-      const bool last = attempt_number >= retries;
-      if (result.response) {
-        const bool server_error = result.response->status >= 500 && result.response->status <= 599;
-        const bool final_response = last || !server_error || !options.retry_on_5xx;
-        observe_attempt(events, result, final_response, attempt_number, started);
-        if (final_response) {
-          co_return std::move(*result.response);
-        }
-      } else if (last || !retryable(result.error)) {
-        observe_attempt(events, result, true, attempt_number, started);
-        throw call_failed(result, options, what);
-      } else {
-        observe_attempt(events, result, false, attempt_number, started);
-      }
-      if (scope != nullptr && scope->clock() != nullptr) {
-        co_await scope->clock()->wait(delay);  // a unit test's clock
-      } else {
-        ::asio::steady_timer timer(executor, detail::deadline_after(delay));
-        co_await timer.async_wait(use_task);
-      }
-      delay = next_backoff(delay, cap);
-    }
+    const auto next_attempt = [&] {
+      return attempt(*state, executor, head, body, head_request, keep_alive, options);
+    };
+    co_return co_await retry(*state, scope, executor, options, what, next_attempt);
   }
 
   std::shared_ptr<shared_state> state_;
